@@ -1,0 +1,66 @@
+"""The one record every check produces, shared by checks, plugin and report writers.
+
+A `CheckResult` is plain data (JSON-safe evidence), so it can ride on a pytest report from an
+xdist worker to the controller as a `user_properties` entry and be rebuilt there unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["pass", "fail", "warn", "error", "skip"]
+Severity = Literal["fail", "warn"]
+OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "warn", "error", "skip")
+
+# Key under which a result travels in `TestReport.user_properties`.
+RESULT_PROPERTY = "basb_result"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check against one service.
+
+    `severity` says what a violation costs: "fail" blocks the gate, "warn" is reported only
+    (the spec says SHOULD, or real servers commonly differ).
+    """
+
+    id: str  # stable check id, e.g. "health.handshake"
+    service: str
+    outcome: Outcome
+    severity: Severity = "fail"
+    duration_s: float = 0.0
+    message: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    environment: str = ""
+    nodeid: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+def passed(check_id: str, service: str, **evidence: Any) -> CheckResult:
+    return CheckResult(id=check_id, service=service, outcome="pass", evidence=evidence)
+
+
+def violated(
+    check_id: str, service: str, message: str, *, severity: Severity = "fail", **evidence: Any
+) -> CheckResult:
+    """A check that found a problem: "fail" or "warn" depending on the severity."""
+    outcome: Outcome = "fail" if severity == "fail" else "warn"
+    return CheckResult(
+        id=check_id, service=service, outcome=outcome, severity=severity, message=message, evidence=evidence
+    )
+
+
+def skipped(check_id: str, service: str, reason: str) -> CheckResult:
+    return CheckResult(id=check_id, service=service, outcome="skip", message=reason)
