@@ -1,0 +1,54 @@
+"""Fixtures the suites use; re-exported by `plugin.py` so the entry point registers them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_basb.harness import DeclaredCall, ServiceUnderTest
+from pytest_basb.inventory import Environment
+from pytest_basb.state import STATE_KEY, BasbState
+
+
+def _state(request: pytest.FixtureRequest) -> BasbState:
+    state = request.config.stash[STATE_KEY]
+    if not state.active:
+        pytest.skip("pytest-basb is inert: no environment given (use --basb-env=NAME)")
+    return state
+
+
+@pytest.fixture(scope="session")
+def basb_environment(request: pytest.FixtureRequest) -> Environment:
+    """The resolved environment under test (services, vault), from `--basb-env`."""
+    environment = _state(request).environment
+    assert environment is not None
+    return environment
+
+
+@pytest.fixture
+def basb_service(request: pytest.FixtureRequest) -> ServiceUnderTest:
+    """One service of the environment; tests using it run once per service (by role if marked)."""
+    state = _state(request)
+    assert state.environment is not None
+    service_id: str = request.param
+    return ServiceUnderTest(state, state.environment.service(service_id), request.node)
+
+
+@pytest.fixture
+def basb_declared_call(request: pytest.FixtureRequest) -> DeclaredCall:
+    """One `smoke:` entry of one service from the inventory."""
+    state = _state(request)
+    assert state.environment is not None
+    service_id, index = request.param
+    config = state.environment.service(service_id)
+    return DeclaredCall(ServiceUnderTest(state, config, request.node), config.smoke[index], index)
+
+
+@pytest.fixture(scope="session")
+def basb_vault(request: pytest.FixtureRequest) -> Path:
+    """The throwaway copy of the environment's seed vault that the services work on."""
+    state = _state(request)
+    if state.throwaway_vault is None:
+        pytest.skip("this environment has no seed_vault, so there is no throwaway vault to inspect")
+    return state.throwaway_vault

@@ -1,0 +1,73 @@
+"""What a suite test holds: one service under test, and the way to record a check's verdict."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_basb.inventory import ServiceConfig, SmokeCall
+from pytest_basb.results import CheckResult
+from pytest_basb.state import RESULT_KEY, BasbState
+
+if TYPE_CHECKING:
+    from pytest_basb.client import ServiceSession
+
+
+class BasbCheckWarning(UserWarning):
+    """A check found something the spec only recommends (SHOULD), or that real servers differ on."""
+
+
+class ServiceUnderTest:
+    """A service of the environment for one test: its config, its shared session, and `judge`."""
+
+    def __init__(self, state: BasbState, config: ServiceConfig, node: pytest.Item) -> None:
+        self._state = state
+        self.config = config
+        self.endpoint = state.endpoints[config.id]
+        self._node = node
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def session(self) -> ServiceSession:
+        """The MCP session shared by every check of this service in this process."""
+        return self._state.session(self.config.id)
+
+    @property
+    def vault(self) -> Any:
+        """The throwaway vault this run's services work on (local environments), or None."""
+        return self._state.throwaway_vault
+
+    def judge(self, result: CheckResult) -> CheckResult:
+        """Record `result` for the gate and make the test fail, warn or skip accordingly."""
+        env = self._state.environment
+        result = dataclasses.replace(
+            result,
+            message=self._state.redactor.text(result.message) if result.message else result.message,
+            evidence=self._state.redactor.data(result.evidence),
+            environment=env.name if env else "",
+            nodeid=self._node.nodeid,
+        )
+        self._node.stash[RESULT_KEY] = result
+        label = f"{result.id} [{result.service}]"
+        if result.outcome in ("fail", "error"):
+            pytest.fail(f"{label}: {result.message}", pytrace=False)
+        if result.outcome == "warn":
+            warnings.warn(BasbCheckWarning(f"{label}: {result.message}"), stacklevel=2)
+        if result.outcome == "skip":
+            pytest.skip(f"{label}: {result.message}")
+        return result
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredCall:
+    """One `smoke:` entry of one service, as a test parameter."""
+
+    service: ServiceUnderTest
+    call: SmokeCall
+    index: int

@@ -1,0 +1,360 @@
+"""Load and validate the environment inventory (format v1) into frozen dataclasses.
+
+The JSON Schema in `schemas/inventory.schema.json` is the contract; this module validates against
+it, then resolves `extends`, `defaults` and `${VAR}` references for the one environment asked for.
+Every problem becomes an `InventoryError` that names the file, the key path and the fix, and never
+shows a value that came from the environment.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+Transport = Literal["stdio", "streamable-http", "sse"]
+ROLES = ("vault", "capture", "organize", "distill", "express", "search")
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_PROTOCOL_VERSIONS = ("2025-06-18", "2025-11-25", "2026-07-28")
+
+ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# argv[0] spelled like this means "the interpreter running pytest", so a venv need not be on PATH.
+_PYTHON_ALIASES = {"python", "python3"}
+
+
+class InventoryError(ValueError):
+    """A problem in the inventory, phrased for the person who edits it."""
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    image: str
+    port: int
+    path: str = "/mcp"
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expectations:
+    server_name: str | None = None
+    server_version: str | None = None
+    tools: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    prompts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SmokeCall:
+    """One declared smoke call: a tool call or a prompt get, with what its result must look like."""
+
+    tool: str | None = None
+    prompt: str | None = None
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    expect_is_error: bool | None = None
+    expect_schema: Mapping[str, Any] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.tool if self.tool is not None else f"prompt:{self.prompt}"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    id: str
+    transport: Transport
+    role: str | None = None
+    command: tuple[str, ...] = ()
+    cwd: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    launch: tuple[str, ...] = ()
+    health_url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    protocol_versions: tuple[str, ...] = DEFAULT_PROTOCOL_VERSIONS
+    container: ContainerSpec | None = None
+    expect: Expectations = field(default_factory=Expectations)
+    smoke: tuple[SmokeCall, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    source: Path
+    services: tuple[ServiceConfig, ...]
+    vault: Path | None = None
+    seed_vault: Path | None = None
+    # Every value substituted from ${VAR}: redacted wherever text leaves the plugin.
+    secrets: frozenset[str] = frozenset()
+
+    def service(self, service_id: str) -> ServiceConfig:
+        for service in self.services:
+            if service.id == service_id:
+                return service
+        raise KeyError(service_id)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+
+@cache
+def inventory_schema() -> dict[str, Any]:
+    text = resources.files("pytest_basb").joinpath("schemas/inventory.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def environment_names(path: Path) -> list[str]:
+    """The environment names an inventory defines (for "did you mean" on `--basb-env`)."""
+    data = _read_yaml(path)
+    envs = data.get("environments") if isinstance(data, dict) else None
+    return sorted(envs) if isinstance(envs, dict) else []
+
+
+def load_environment(
+    path: Path, name: str, environ: Mapping[str, str] | None = None
+) -> Environment:
+    """Read `path`, validate it and return environment `name` fully resolved."""
+    environ = os.environ if environ is None else environ
+    data = _read_yaml(path)
+    _validate(path, data)
+    environments: dict[str, Any] = data["environments"]
+    if name not in environments:
+        raise InventoryError(
+            f"{path}: environments.{name}: no such environment{_did_you_mean(name, environments)}; "
+            f"defined: {', '.join(sorted(environments))}. Pick one with --basb-env=NAME."
+        )
+    merged = _merge_extends(path, environments, name)
+    defaults: dict[str, Any] = data.get("defaults") or {}
+    secrets: set[str] = set()
+    services = []
+    for service_id in sorted(merged.get("services") or {}):
+        raw = merged["services"][service_id]
+        if raw is None:  # `service: null` in a child environment removes an inherited service
+            continue
+        key = f"environments.{name}.services.{service_id}"
+        fields = _deep_merge(defaults, raw)
+        resolved = _substitute(path, key, fields, environ, secrets)
+        services.append(_build_service(path, key, service_id, resolved))
+    if not services:
+        raise InventoryError(f"{path}: environments.{name}.services: no services; add at least one.")
+    base = path.parent
+    return Environment(
+        name=name,
+        source=path,
+        services=tuple(services),
+        vault=(base / merged["vault"]) if merged.get("vault") else None,
+        seed_vault=(base / merged["seed_vault"]) if merged.get("seed_vault") else None,
+        secrets=frozenset(s for s in secrets if s),
+    )
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise InventoryError(
+            f"{path}: inventory file not found. Create it or point --basb-inventory=PATH at one."
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InventoryError(f"{path}:{where}: YAML syntax error: {problem}. Fix the YAML there.") from None
+
+
+def _validate(path: Path, data: Any) -> None:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(inventory_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
+    if errors:
+        raise InventoryError(_explain(path, errors[0]))
+
+
+def _explain(path: Path, error: Any) -> str:
+    """One schema violation as a sentence naming the key path and the fix (never the value)."""
+    key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    validator = error.validator
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        unknown = extra[0] if extra else "?"
+        where = f"{key}.{unknown}" if key != "(top level)" else unknown
+        return (
+            f"{path}: {where}: unknown key{_did_you_mean(unknown, allowed)}. "
+            f"Allowed here: {', '.join(allowed)}."
+        )
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return f"{path}: {key}: required key `{missing}` is missing."
+    if validator == "enum":
+        choices = ", ".join(str(c) for c in error.validator_value)
+        return f"{path}: {key}: must be one of {choices}."
+    if validator == "type":
+        return f"{path}: {key}: must be of type {error.validator_value}."
+    if validator == "pattern" and error.validator_value == ID_PATTERN:
+        return f"{path}: {key}: ids are lowercase letters, digits and '-', starting with a letter or digit."
+    if validator == "pattern":
+        return f"{path}: {key}: must match the pattern {error.validator_value}."
+    if validator == "minItems":
+        return f"{path}: {key}: must not be empty."
+    if validator == "const":
+        return f"{path}: {key}: must be {error.validator_value!r}."
+    if validator == "oneOf" and ".smoke." in f".{key}":
+        return f"{path}: {key}: a smoke entry needs exactly one of `tool` or `prompt`."
+    return f"{path}: {key}: {_sanitize(error.message)}"
+
+
+def _sanitize(message: str) -> str:
+    # jsonschema messages quote the offending value; keep them short and value-free where possible.
+    return message if len(message) < 200 else message[:200] + "…"
+
+
+def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _merge_extends(path: Path, environments: Mapping[str, Any], name: str) -> dict[str, Any]:
+    chain: list[str] = []
+    current: str | None = name
+    while current is not None:
+        if current in chain:
+            cycle = " -> ".join([*chain, current])
+            raise InventoryError(f"{path}: environments.{name}.extends: cycle {cycle}; remove one `extends`.")
+        if current not in environments:
+            raise InventoryError(
+                f"{path}: environments.{chain[-1]}.extends: unknown environment `{current}`"
+                f"{_did_you_mean(current, environments)}."
+            )
+        chain.append(current)
+        current = (environments[current] or {}).get("extends")
+    merged: dict[str, Any] = {}
+    for env_name in reversed(chain):
+        child = {k: v for k, v in (environments[env_name] or {}).items() if k != "extends"}
+        merged = _deep_merge(merged, child)
+    return merged
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else (lists included) is replaced by the override."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _substitute(path: Path, key: str, value: Any, environ: Mapping[str, str], secrets: set[str]) -> Any:
+    if isinstance(value, str):
+        return _substitute_text(path, key, value, environ, secrets)
+    if isinstance(value, Mapping):
+        return {k: _substitute(path, f"{key}.{k}", v, environ, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(path, f"{key}.{i}", v, environ, secrets) for i, v in enumerate(value)]
+    return value
+
+
+def _substitute_text(path: Path, key: str, text: str, environ: Mapping[str, str], secrets: set[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            value = environ[name]
+        elif default is not None:
+            return default
+        else:
+            raise InventoryError(
+                f"{path}: {key}: environment variable `{name}` is not set. "
+                f"Export {name} before running, or write ${{{name}:-default}}."
+            )
+        secrets.add(value)
+        return value
+
+    return _VAR.sub(replace, text)
+
+
+def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]) -> ServiceConfig:
+    transport = raw.get("transport")
+    if transport is None:
+        raise InventoryError(f"{path}: {key}.transport: required; one of stdio, streamable-http, sse.")
+    if transport == "stdio" and not raw.get("command"):
+        raise InventoryError(
+            f"{path}: {key}.command: required for transport stdio; give the argv list, "
+            f'e.g. command: ["python", "server.py"].'
+        )
+    if transport != "stdio" and not raw.get("url"):
+        raise InventoryError(
+            f"{path}: {key}.url: required for transport {transport}; e.g. url: http://127.0.0.1:8931/mcp."
+        )
+    if transport == "stdio" and raw.get("launch"):
+        raise InventoryError(f"{path}: {key}.launch: only for HTTP transports; stdio servers use `command`.")
+    base = path.parent
+    expect = raw.get("expect") or {}
+    container = raw.get("container")
+    return ServiceConfig(
+        id=service_id,
+        transport=transport,
+        role=raw.get("role"),
+        command=_argv(raw.get("command")),
+        cwd=(base / raw["cwd"]) if raw.get("cwd") else base,
+        env=dict(raw.get("env") or {}),
+        url=raw.get("url"),
+        launch=_argv(raw.get("launch")),
+        health_url=raw.get("health_url"),
+        headers=dict(raw.get("headers") or {}),
+        timeout_s=float(raw.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        protocol_versions=tuple(raw.get("protocol_versions") or DEFAULT_PROTOCOL_VERSIONS),
+        container=ContainerSpec(
+            image=container["image"],
+            port=container["port"],
+            path=container.get("path", "/mcp"),
+            env=dict(container.get("env") or {}),
+        )
+        if container
+        else None,
+        expect=Expectations(
+            server_name=expect.get("server_name"),
+            server_version=expect.get("server_version"),
+            tools=tuple(expect.get("tools") or ()),
+            resources=tuple(expect.get("resources") or ()),
+            prompts=tuple(expect.get("prompts") or ()),
+        ),
+        smoke=tuple(_smoke_call(entry) for entry in raw.get("smoke") or ()),
+        description=raw.get("description", ""),
+    )
+
+
+def _argv(value: Sequence[str] | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    first = sys.executable if value[0] in _PYTHON_ALIASES else value[0]
+    return (first, *value[1:])
+
+
+def _smoke_call(entry: Mapping[str, Any]) -> SmokeCall:
+    expect = entry.get("expect") or {}
+    return SmokeCall(
+        tool=entry.get("tool"),
+        prompt=entry.get("prompt"),
+        arguments=dict(entry.get("arguments") or {}),
+        expect_is_error=expect.get("is_error"),
+        expect_schema=expect.get("schema"),
+    )

@@ -1,0 +1,306 @@
+"""pytest-basb hooks: options, configuration, test generation, result gathering, summary.
+
+Loading this module imports nothing heavy: `mcp` is imported when the first check runs,
+report writers when the session ends. Without an environment the plugin is inert.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_basb.fixtures import basb_declared_call, basb_environment, basb_service, basb_vault
+from pytest_basb.inventory import InventoryError, environment_names, load_environment
+from pytest_basb.mcp_data import ServiceError
+from pytest_basb.redaction import Redactor
+from pytest_basb.results import RESULT_PROPERTY, CheckResult
+from pytest_basb.state import RESULT_KEY, STATE_KEY, BasbState, Options
+from pytest_basb.targets import TARGETS
+from pytest_basb.targets.base import TargetError
+
+__all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_vault"]
+
+SUITE_MARKERS = {
+    "health": "health checks: the service is up and speaks MCP (quick liveness probe)",
+    "smoke": "smoke checks: the core surface works (the CI gate runs -m smoke)",
+    "regression": "regression checks: the surface and results match the committed baseline",
+    "security": "security checks: auth, origin, TLS, tool poisoning, secrets",
+}
+VAULT_VARIABLE = "BASB_VAULT"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("basb", "BASB deployment gate (pytest-basb)")
+    group.addoption("--basb-env", dest="basb_env", metavar="NAME",
+                    help="Environment of the inventory to test; without one the plugin is inert")
+    group.addoption("--basb-inventory", dest="basb_inventory", metavar="PATH",
+                    help="Inventory file (default: basb-inventory.yaml at the rootdir)")
+    group.addoption("--basb-report-dir", dest="basb_report_dir", metavar="DIR",
+                    help="Where gate.json and gate.md are written (default: basb-report/)")
+    group.addoption("--basb-vault", dest="basb_vault", metavar="DIR",
+                    help="Obsidian vault for the DevOps log, overriding the environment's vault")
+    group.addoption("--basb-timeout", dest="basb_timeout", metavar="SECONDS", type=float,
+                    help="Deadline of every MCP request, overriding timeout_s of the inventory")
+    group.addoption("--basb-target", dest="basb_target", choices=TARGETS,
+                    help="How services are reached: live, local (launch HTTP servers; default) or containers")
+    parser.addini("basb_env", "Default environment for --basb-env", default="")
+    parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
+    parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
+    parser.addini("basb_target", "Default target: live, local or containers", default="local")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in SUITE_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    config.addinivalue_line("markers", "basb_check(id): the stable check id a test reports under")
+    config.addinivalue_line("markers", "basb_role(role): run only against services with this BASB role")
+
+    state = BasbState(options=_options(config))
+    config.stash[STATE_KEY] = state
+    if not state.options.env_name:
+        return
+    worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if worker_input is not None and "basb_vault" in worker_input:
+        os.environ[VAULT_VARIABLE] = worker_input["basb_vault"]
+        state.throwaway_vault = Path(worker_input["basb_vault"])
+    try:
+        environment = _load(state.options)
+        if worker_input is None and environment.seed_vault is not None:
+            state.throwaway_vault = _copy_seed_vault(environment.seed_vault)
+            os.environ[VAULT_VARIABLE] = str(state.throwaway_vault)
+            environment = _load(state.options)  # resolve ${BASB_VAULT} against the fresh copy
+    except InventoryError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state.environment = environment
+    state.redactor = Redactor(environment.secrets)
+    from pytest_basb.targets.live import endpoint_for
+
+    state.endpoints = {s.id: endpoint_for(s) for s in environment.services}
+    if worker_input is None:
+        config.pluginmanager.register(_ResultCollector(state), "basb-results")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(state), "basb-xdist")
+
+
+def _options(config: pytest.Config) -> Options:
+    root = config.rootpath
+
+    def path_option(name: str, default: str) -> Path:
+        value = config.getoption(name) or config.getini(name) or default
+        path = Path(value)
+        return path if path.is_absolute() else root / path
+
+    timeout = config.getoption("basb_timeout")
+    if timeout is not None and timeout <= 0:
+        raise pytest.UsageError("--basb-timeout: must be a positive number of seconds")
+    vault = config.getoption("basb_vault")
+    return Options(
+        env_name=config.getoption("basb_env") or config.getini("basb_env") or None,
+        inventory=path_option("basb_inventory", "basb-inventory.yaml"),
+        report_dir=path_option("basb_report_dir", "basb-report"),
+        vault=Path(vault).resolve() if vault else None,
+        timeout_s=timeout,
+        target=config.getoption("basb_target") or config.getini("basb_target") or "local",
+    )
+
+
+def _load(options: Options) -> Any:
+    assert options.env_name is not None
+    try:
+        return load_environment(options.inventory, options.env_name)
+    except InventoryError:
+        raise
+    except OSError as exc:
+        raise InventoryError(f"{options.inventory}: cannot read the inventory: {exc.strerror}") from None
+
+
+def _copy_seed_vault(seed: Path) -> Path:
+    if not seed.is_dir():
+        raise InventoryError(f"seed_vault {seed} is not a directory; fix `seed_vault` in the inventory.")
+    target = Path(tempfile.mkdtemp(prefix="basb-run-")) / seed.name
+    shutil.copytree(seed, target)
+    return target
+
+
+class _XdistHooks:
+    """Registered only when xdist is present: hands workers what only the controller knows."""
+
+    def __init__(self, state: BasbState) -> None:
+        self.state = state
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.state.throwaway_vault is not None:
+            node.workerinput["basb_vault"] = str(self.state.throwaway_vault)
+        node.workerinput["basb_launch_errors"] = json.dumps(self.state.launch_errors)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller launches `launch` services once, before any worker connects."""
+    state = session.config.stash[STATE_KEY]
+    worker_input = getattr(session.config, "workerinput", None)
+    if worker_input is not None:
+        state.launch_errors = json.loads(worker_input.get("basb_launch_errors", "{}"))
+        return
+    if not state.active or state.options.target == "live":
+        return
+    assert state.environment is not None
+    if state.options.target == "containers":
+        raise pytest.UsageError("--basb-target=containers is not available yet; use local or live")
+    from pytest_basb.targets.local import Launcher
+
+    state.launcher = Launcher(state.redactor)
+    for service in state.environment.services:
+        if not service.launch:
+            continue
+        try:
+            state.launcher.start([service])
+        except TargetError as exc:
+            state.launch_errors[service.id] = state.redactor.text(str(exc))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    state = metafunc.config.stash[STATE_KEY]
+    wants_service = "basb_service" in metafunc.fixturenames
+    wants_call = "basb_declared_call" in metafunc.fixturenames
+    if not (wants_service or wants_call):
+        return
+    services = list(state.environment.services) if state.environment else []
+    role_marker = metafunc.definition.get_closest_marker("basb_role")
+    if role_marker is not None:
+        services = [s for s in services if s.role == role_marker.args[0]]
+    if wants_call:
+        calls = [(s.id, i) for s in services for i, c in enumerate(s.smoke) if c.tool is not None]
+        ids = [f"{sid}:{state.environment.service(sid).smoke[i].label}" for sid, i in calls] if calls else []
+        _parametrize(metafunc, "basb_declared_call", calls, ids, "no service declares smoke tool calls")
+    else:
+        reason = "no service with role " + str(role_marker.args[0]) if role_marker else "no services"
+        _parametrize(metafunc, "basb_service", [s.id for s in services], [s.id for s in services], reason)
+
+
+def _parametrize(metafunc: pytest.Metafunc, name: str, values: list[Any], ids: list[str], reason: str) -> None:
+    if not values:
+        # One visible skip with the reason beats pytest's anonymous "empty parameter set".
+        values, ids = [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ["none"]
+    metafunc.parametrize(name, values, ids=ids, indirect=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report: pytest.TestReport = yield
+    state = item.config.stash.get(STATE_KEY, None)
+    if state is None or not state.active:
+        return report
+    if call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
+        report.longrepr = str(call.excinfo.value)
+    if state.redactor and report.longrepr is not None:
+        report.longrepr = state.redactor.text(str(report.longrepr))
+        report.sections = [(k, state.redactor.text(v)) for k, v in report.sections]
+    result = _result_for(item, report, call, state)
+    if result is not None:
+        report.user_properties.append(("basb_check", result.id))
+        report.user_properties.append((RESULT_PROPERTY, result.to_json()))
+    return report
+
+
+def _result_for(
+    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None], state: BasbState
+) -> CheckResult | None:
+    marker = item.get_closest_marker("basb_check")
+    service_id = _service_of(item)
+    if marker is None or service_id is None:
+        return None
+    if report.when != "call" and report.passed:
+        return None
+    judged = item.stash.get(RESULT_KEY, None)
+    if judged is not None and report.when == "call":
+        return CheckResult.from_dict({**judged.to_dict(), "duration_s": round(report.duration, 4)})
+    if report.skipped:
+        outcome, message = "skip", _skip_reason(report)
+    elif call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
+        outcome, message = "fail", str(call.excinfo.value)
+    elif report.passed:
+        outcome, message = "pass", None
+    else:
+        outcome = "fail" if report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(
+            AssertionError) else "error"
+        message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else report.outcome
+    return CheckResult(
+        id=str(marker.args[0]), service=service_id, outcome=outcome,  # type: ignore[arg-type]
+        duration_s=round(report.duration, 4), message=state.redactor.text(message) if message else None,
+        environment=state.environment.name if state.environment else "", nodeid=item.nodeid,
+    )
+
+
+def _service_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    value = callspec.params.get("basb_service")
+    if value is None and "basb_declared_call" in callspec.params:
+        declared = callspec.params["basb_declared_call"]
+        value = declared[0] if declared else None
+    return str(value) if value is not None else None
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+class _ResultCollector:
+    """Controller side: gathers results from reports, which arrive from every xdist worker."""
+
+    def __init__(self, state: BasbState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                result = CheckResult.from_dict(json.loads(str(value)))
+                self.state.results[result.nodeid] = result
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.active:
+        return
+    if hasattr(config, "workerinput"):
+        state.close()
+        return
+    state.close()
+    if not state.results:
+        return
+    from pytest_basb.report.run import write_run_reports
+
+    write_run_reports(state, config)
+    if state.verdict == "fail" and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.terminal_lines:
+        return
+    terminalreporter.section("BASB quality gate")
+    for line in state.terminal_lines:
+        terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is None:
+        return
+    state.close()  # idempotent: also reached after Ctrl-C, when sessionfinish may not have closed
+    if state.throwaway_vault is not None and not hasattr(config, "workerinput"):
+        shutil.rmtree(state.throwaway_vault.parent, ignore_errors=True)

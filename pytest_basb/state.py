@@ -1,0 +1,94 @@
+"""Per-process plugin state, kept in `config.stash` (one per controller and per xdist worker)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_basb.inventory import Environment
+from pytest_basb.redaction import Redactor
+from pytest_basb.results import CheckResult
+from pytest_basb.targets.base import Endpoint
+
+if TYPE_CHECKING:
+    from pytest_basb.client import McpRuntime, ServiceSession
+    from pytest_basb.targets.local import Launcher
+
+
+@dataclass(frozen=True)
+class Options:
+    env_name: str | None
+    inventory: Path
+    report_dir: Path
+    vault: Path | None
+    timeout_s: float | None
+    target: str
+
+
+@dataclass
+class BasbState:
+    options: Options
+    environment: Environment | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    throwaway_vault: Path | None = None
+    launcher: Launcher | None = None
+    # service id -> why its `launch` failed; its checks fail with this instead of connecting.
+    launch_errors: dict[str, str] = field(default_factory=dict)
+    runtime: McpRuntime | None = None
+    sessions: dict[str, ServiceSession] = field(default_factory=dict)
+    # Controller only: every check result, keyed by nodeid (xdist interleaves reports).
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    report_paths: list[Path] = field(default_factory=list)
+    verdict: str | None = None
+    terminal_lines: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.environment is not None
+
+    def timeout_for(self, service_id: str) -> float:
+        assert self.environment is not None
+        if self.options.timeout_s is not None:
+            return self.options.timeout_s
+        return self.environment.service(service_id).timeout_s
+
+    def session(self, service_id: str) -> ServiceSession:
+        """The one session of this process to `service_id`, opened on first use."""
+        if service_id in self.launch_errors:
+            from pytest_basb.mcp_data import ServiceError
+
+            raise ServiceError(self.launch_errors[service_id], kind="connect")
+        if service_id not in self.sessions:
+            from pytest_basb.client import McpRuntime  # `mcp` is imported only once a check runs
+
+            if self.runtime is None:
+                self.runtime = McpRuntime()
+            self.sessions[service_id] = self.runtime.session(
+                self.endpoints[service_id], timeout_s=self.timeout_for(service_id), redactor=self.redactor
+            )
+        return self.sessions[service_id]
+
+    def close(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+        self.sessions.clear()
+        if self.launcher is not None:
+            self.launcher.stop()
+            self.launcher = None
+
+    def endpoints_json(self) -> str:
+        return json.dumps({sid: _endpoint_dict(e) for sid, e in self.endpoints.items()})
+
+
+def _endpoint_dict(endpoint: Endpoint) -> dict[str, Any]:
+    return {"url": endpoint.url, "health_url": endpoint.health_url}
+
+
+STATE_KEY = pytest.StashKey[BasbState]()
+RESULT_KEY = pytest.StashKey[CheckResult]()

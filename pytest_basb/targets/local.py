@@ -1,0 +1,129 @@
+"""The `local` target: HTTP services with a `launch` argv are started here and stopped afterwards.
+
+Only the controller launches (workers would race for the port); a service is ready when its URL
+answers MCP (any JSON-RPC reply to a request), not after a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO
+
+from pytest_basb.inventory import ServiceConfig
+from pytest_basb.redaction import Redactor
+from pytest_basb.targets.base import TargetError
+
+_POLL_S = 0.05
+_STOP_GRACE_S = 3.0
+
+
+@dataclass
+class LaunchedProcess:
+    service_id: str
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def log_tail(self, redactor: Redactor, lines: int = 8) -> str:
+        with contextlib.suppress(Exception):
+            self.log.flush()
+            self.log.seek(0)
+            text = self.log.read()[-4000:].decode("utf-8", "replace")
+            return redactor.text("\n".join(text.strip().splitlines()[-lines:]))
+        return ""
+
+
+@dataclass
+class Launcher:
+    """Starts `launch` commands, waits until each answers MCP, and stops them all (process groups)."""
+
+    redactor: Redactor
+    processes: list[LaunchedProcess] = field(default_factory=list)
+
+    def start(self, services: Iterable[ServiceConfig], *, ready_timeout_s: float | None = None) -> None:
+        pending = [s for s in services if s.launch and s.url]
+        for service in pending:
+            self._spawn(service)
+        for service, launched in zip(pending, self.processes[-len(pending):] if pending else [], strict=True):
+            self._wait_ready(service, launched, ready_timeout_s or max(service.timeout_s, 15.0))
+
+    def _spawn(self, service: ServiceConfig) -> None:
+        log = tempfile.TemporaryFile()
+        env = {**os.environ, **service.env}
+        try:
+            process = subprocess.Popen(
+                list(service.launch), cwd=service.cwd, env=env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except OSError as exc:
+            log.close()
+            raise TargetError(f"{service.id}: launch failed: {exc.strerror or exc}") from None
+        self.processes.append(LaunchedProcess(service.id, process, log))
+
+    def _wait_ready(self, service: ServiceConfig, launched: LaunchedProcess, timeout_s: float) -> None:
+        import httpx
+
+        assert service.url is not None
+        deadline = time.monotonic() + timeout_s
+        last = "no answer yet"
+        with httpx.Client(headers=dict(service.headers), timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                code = launched.process.poll()
+                if code is not None:
+                    raise TargetError(
+                        f"{service.id}: launched server exited with code {code} before answering MCP.\n"
+                        f"{launched.log_tail(self.redactor)}"
+                    )
+                answered, last = _answers_mcp(http, service.url, service.transport)
+                if answered:
+                    return
+                time.sleep(_POLL_S)
+        raise TargetError(
+            f"{service.id}: {service.url} did not answer MCP within {timeout_s:g}s ({last}).\n"
+            f"{launched.log_tail(self.redactor)}"
+        )
+
+    def stop(self) -> None:
+        """SIGTERM each process group, then SIGKILL what is left after a grace period."""
+        for launched in self.processes:
+            _signal_group(launched.process, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_S
+        for launched in self.processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launched.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            _signal_group(launched.process, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launched.process.wait(timeout=2)
+            launched.log.close()
+        self.processes.clear()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    # The whole group: a launcher script's children must not outlive the run.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+
+
+def _answers_mcp(http: object, url: str, transport: str) -> tuple[bool, str]:
+    import httpx
+
+    assert isinstance(http, httpx.Client)
+    try:
+        if transport == "sse":
+            with http.stream("GET", url, headers={"Accept": "text/event-stream"}) as response:
+                ok = response.status_code < 500 and "text/event-stream" in response.headers.get("content-type", "")
+                return ok, f"HTTP {response.status_code}"
+        probe = {"jsonrpc": "2.0", "id": 0, "method": "ping"}
+        response = http.post(url, json=probe, headers={"Accept": "application/json, text/event-stream"})
+        # Any JSON-RPC shaped answer (even an error: no session yet) means the MCP endpoint is up.
+        body = response.text
+        ok = '"jsonrpc"' in body or response.status_code in (400, 401, 403, 405, 406)
+        return ok, f"HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        return False, type(exc).__name__

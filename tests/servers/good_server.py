@@ -1,0 +1,145 @@
+"""A well-behaved MCP server for pytest-basb's self-tests (mcp 2.x MCPServer).
+
+Usage (run by path, not as a module):
+    good_server.py                      stdio (nothing but JSON-RPC on stdout)
+    good_server.py --http PORT          streamable HTTP on 127.0.0.1:PORT/mcp, GET /healthz
+    good_server.py --sse PORT           SSE on 127.0.0.1:PORT/sse (+ /messages/), GET /healthz
+    good_server.py --http PORT --require-token ENVVAR
+                                        HTTP endpoints need ``Authorization: Bearer $ENVVAR``
+    --name NAME                         override the server name (default "basb-testkit")
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import os
+import sys
+from typing import TypedDict
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+HOST = "127.0.0.1"
+OPEN_PATHS = ("/healthz", "/.well-known/")
+
+
+class EchoResult(TypedDict):
+    text: str
+    length: int
+
+
+class SumResult(TypedDict):
+    sum: int
+
+
+def build_server(name: str) -> MCPServer:
+    app: MCPServer = MCPServer(name, version="1.2.3", log_level="WARNING")
+
+    @app.tool()
+    def echo(text: str) -> EchoResult:
+        """Echo the text back with its length."""
+        return {"text": text, "length": len(text)}
+
+    @app.tool()
+    def add(a: int, b: int) -> SumResult:
+        """Add two integers."""
+        return {"sum": a + b}
+
+    @app.tool()
+    def fail_always() -> str:
+        """Always fails: the result has isError=true."""
+        raise ToolError("fail_always failed on purpose")
+
+    @app.resource("note://welcome", mime_type="text/plain")
+    def welcome() -> str:
+        """A short welcome note."""
+        return "Welcome to the BASB test kit."
+
+    @app.prompt()
+    def summarize(topic: str) -> str:
+        """Ask for a summary of a topic."""
+        return f"Summarize what the vault knows about {topic}."
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    app.custom_route("/healthz", methods=["GET"])(healthz)  # undecorated: custom_route is untyped
+
+    return app
+
+
+class BearerGate:
+    """ASGI middleware: every HTTP path except OPEN_PATHS needs the bearer token."""
+
+    def __init__(self, app: ASGIApp, token: str, port: int) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+        self.base = f"http://{HOST}:{port}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(OPEN_PATHS):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if hmac.compare_digest(given, self.expected):
+            await self.app(scope, receive, send)
+            return
+        metadata = f"{self.base}/.well-known/oauth-protected-resource{path}"
+        challenge = f'Bearer resource_metadata="{metadata}"'
+        if given:
+            challenge += ', error="invalid_token"'
+        response = JSONResponse({"error": "unauthorized"}, 401, headers={"WWW-Authenticate": challenge})
+        await response(scope, receive, send)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    transport = parser.add_mutually_exclusive_group()
+    transport.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP at /mcp")
+    transport.add_argument("--sse", type=int, metavar="PORT", help="SSE at /sse")
+    parser.add_argument("--require-token", metavar="ENVVAR", help="require Bearer $ENVVAR (HTTP/SSE only)")
+    parser.add_argument("--name", default="basb-testkit")
+    args = parser.parse_args(argv)
+
+    app = build_server(args.name)
+    if args.http is None and args.sse is None:
+        if args.require_token:
+            parser.error("--require-token needs --http or --sse")
+        app.run()
+        return 0
+
+    port: int = args.http if args.http is not None else args.sse
+    path = "/mcp" if args.http is not None else "/sse"
+    token = os.environ.get(args.require_token) if args.require_token else None
+    if args.require_token and not token:
+        print(f"good_server: environment variable {args.require_token} is not set", file=sys.stderr)
+        return 2
+    if token:
+        metadata = {
+            "resource": f"http://{HOST}:{port}{path}",
+            "authorization_servers": [f"http://{HOST}:{port}"],
+            "bearer_methods_supported": ["header"],
+        }
+
+        async def protected_resource(request: Request) -> Response:
+            return JSONResponse(metadata)
+
+        app.custom_route(f"/.well-known/oauth-protected-resource{path}", methods=["GET"])(protected_resource)
+
+    asgi: ASGIApp = app.streamable_http_app() if args.http is not None else app.sse_app()
+    if token:
+        asgi = BearerGate(asgi, token, port)
+    uvicorn.run(asgi, host=HOST, port=port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
