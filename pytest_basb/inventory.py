@@ -184,7 +184,16 @@ def _validate(path: Path, data: Any) -> None:
     validator = Draft202012Validator(inventory_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
     if errors:
-        raise InventoryError(_explain(path, errors[0]))
+        raise InventoryError(_explain(path, _deepest(errors[0])))
+
+
+def _deepest(error: Any) -> Any:
+    """Descend through oneOf/anyOf to the violation a person can act on (not the `null` branch)."""
+    key = ".".join(str(part) for part in error.absolute_path)
+    while error.context and not (error.validator == "oneOf" and ".smoke." in f".{key}."):
+        useful = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        error = max(useful or error.context, key=lambda e: len(e.absolute_path))
+    return error
 
 
 def _explain(path: Path, error: Any) -> str:
@@ -209,21 +218,17 @@ def _explain(path: Path, error: Any) -> str:
     if validator == "type":
         return f"{path}: {key}: must be of type {error.validator_value}."
     if validator == "pattern" and error.validator_value == ID_PATTERN:
-        return f"{path}: {key}: ids are lowercase letters, digits and '-', starting with a letter or digit."
+        return f"{path}: {key}: `{error.instance}` is not a valid id: ids are lowercase letters, digits and '-', starting with a letter or digit."
     if validator == "pattern":
         return f"{path}: {key}: must match the pattern {error.validator_value}."
     if validator == "minItems":
         return f"{path}: {key}: must not be empty."
     if validator == "const":
         return f"{path}: {key}: must be {error.validator_value!r}."
-    if validator == "oneOf" and ".smoke." in f".{key}":
+    if validator == "oneOf" and ".smoke." in f".{key}.":
         return f"{path}: {key}: a smoke entry needs exactly one of `tool` or `prompt`."
-    return f"{path}: {key}: {_sanitize(error.message)}"
-
-
-def _sanitize(message: str) -> str:
-    # jsonschema messages quote the offending value; keep them short and value-free where possible.
-    return message if len(message) < 200 else message[:200] + "…"
+    # jsonschema's own message quotes the value, which may be a secret: name the rule instead.
+    return f"{path}: {key}: breaks the schema rule `{validator}`; see schemas/inventory.schema.json."
 
 
 def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:

@@ -1,0 +1,45 @@
+# Quick start: `make demo` runs the gate on the embedded `local` environment; `make test` runs the
+# project's own tests. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+NODE_SERVERS := tests/servers/node
+
+.PHONY: demo test lint typecheck selftest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_SERVERS)/node_modules/.installed: $(NODE_SERVERS)/package.json
+	cd $(NODE_SERVERS) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The gate on the embedded environment; exit 5 (nothing selected) is reported, never taken as a pass.
+demo: $(VENV)/.installed
+	@scripts/pytest-or-explain $(BIN)/pytest --basb-env=local -n 2
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed
+	@scripts/pytest-or-explain $(BIN)/pytest -p no:basb -W ignore::pytest.PytestConfigWarning tests -n 2
+
+test: lint typecheck selftest
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) basb-report .basb $(NODE_SERVERS)/node_modules
