@@ -201,7 +201,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
         report.longrepr = str(call.excinfo.value)
     if state.redactor and report.longrepr is not None:
-        report.longrepr = state.redactor.text(str(report.longrepr))
+        if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason); pytest needs the tuple
+            path, line, reason = report.longrepr
+            report.longrepr = (path, line, state.redactor.text(reason))
+        else:
+            report.longrepr = state.redactor.text(str(report.longrepr))
         report.sections = [(k, state.redactor.text(v)) for k, v in report.sections]
     result = _result_for(item, report, call, state)
     if result is not None:

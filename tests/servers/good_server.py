@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     asgi: ASGIApp = app.streamable_http_app() if args.http is not None else app.sse_app()
     if token:
         asgi = BearerGate(asgi, token, port)
-    uvicorn.run(asgi, host=HOST, port=port, log_level="warning")
+    uvicorn.run(asgi, host=HOST, port=port, log_level="warning", timeout_graceful_shutdown=2)
     return 0
 
 

@@ -152,7 +152,8 @@ def main() -> int:
             continue
         if not isinstance(msg, dict) or "id" not in msg or "method" not in msg:
             continue  # notifications and responses need no reply
-        method, params = str(msg["method"]), msg.get("params") or {}
+        method, params = str(msg["method"]), msg.get("params")
+        params = params if isinstance(params, dict) else {}
         if mode == "garbage":
             write(f"DEBUG: handling {method} ...")
             write('{"debug": "valid JSON, not JSON-RPC"}')
