@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -181,7 +183,7 @@ class ServiceSession:
                 cwd=endpoint.cwd,
                 encoding_error_handler="replace",
             )
-            return stdio_client(params, errlog=self._stderr)
+            return _stdio_with_group_kill(params, self._stderr)
         assert endpoint.url is not None
         if endpoint.transport == "sse":
             return sse_client(endpoint.url, headers=dict(endpoint.headers), timeout=self.timeout_s)
@@ -348,6 +350,40 @@ async def _streamable_http(url: str, headers: dict[str, str]) -> AsyncIterator[A
         streamable_http_client(url, http_client=http) as streams,
     ):
         yield streams
+
+
+@contextlib.asynccontextmanager
+async def _stdio_with_group_kill(params: StdioServerParameters, errlog: IO[str]) -> AsyncIterator[Any]:
+    """stdio_client, plus a kill of the server's process group once it is closed.
+
+    The SDK stops the server, but a server that exits on stdin EOF leaves its own children
+    running; they share its process group (the SDK starts it in a new session), so the group
+    id is the server's pid, found as the one new child of this process.
+    """
+    before = _child_pids()
+    spawned: set[int] = set()
+    try:
+        async with stdio_client(params, errlog=errlog) as streams:
+            spawned = _child_pids() - before
+            yield streams
+    finally:
+        for pid in spawned:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def _child_pids() -> set[int]:
+    """Direct children of this process (Linux /proc; elsewhere nothing, and no group kill)."""
+    me = str(os.getpid())
+    children: set[int] = set()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError):
+                    with open(f"/proc/{entry.name}/stat") as stat:
+                        if stat.read().rsplit(")", 1)[1].split()[1] == me:
+                            children.add(int(entry.name))
+    return children
 
 
 class _RecordingTransport:

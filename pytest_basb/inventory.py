@@ -122,6 +122,17 @@ def environment_names(path: Path) -> list[str]:
     return sorted(envs) if isinstance(envs, dict) else []
 
 
+def seed_vault_of(path: Path, name: str) -> Path | None:
+    """The environment's `seed_vault`, read before ${VAR}s are resolved (the copy defines one)."""
+    data = _read_yaml(path)
+    _validate(path, data)
+    environments: dict[str, Any] = data["environments"]
+    if name not in environments:
+        return None
+    seed = _merge_extends(path, environments, name).get("seed_vault")
+    return path.parent / seed if seed else None
+
+
 def load_environment(
     path: Path, name: str, environ: Mapping[str, str] | None = None
 ) -> Environment:

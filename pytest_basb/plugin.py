@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pytest_basb.fixtures import basb_declared_call, basb_environment, basb_service, basb_vault
-from pytest_basb.inventory import InventoryError, environment_names, load_environment
+from pytest_basb.inventory import InventoryError, load_environment, seed_vault_of
 from pytest_basb.mcp_data import ServiceError
 from pytest_basb.redaction import Redactor
 from pytest_basb.results import RESULT_PROPERTY, CheckResult
@@ -71,11 +71,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[VAULT_VARIABLE] = worker_input["basb_vault"]
         state.throwaway_vault = Path(worker_input["basb_vault"])
     try:
+        if worker_input is None:
+            seed = seed_vault_of(state.options.inventory, state.options.env_name)
+            if seed is not None:  # copied first, so ${BASB_VAULT} resolves to the fresh copy
+                state.throwaway_vault = _copy_seed_vault(seed)
+                os.environ[VAULT_VARIABLE] = str(state.throwaway_vault)
         environment = _load(state.options)
-        if worker_input is None and environment.seed_vault is not None:
-            state.throwaway_vault = _copy_seed_vault(environment.seed_vault)
-            os.environ[VAULT_VARIABLE] = str(state.throwaway_vault)
-            environment = _load(state.options)  # resolve ${BASB_VAULT} against the fresh copy
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
     state.environment = environment
