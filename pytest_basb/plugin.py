@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,7 @@ class _XdistHooks:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The controller launches `launch` services once, before any worker connects."""
     state = session.config.stash[STATE_KEY]
+    state.started_at = datetime.now(UTC)
     worker_input = getattr(session.config, "workerinput", None)
     if worker_input is not None:
         state.launch_errors = json.loads(worker_input.get("basb_launch_errors", "{}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ class BasbState:
     # Controller only: every check result, keyed by nodeid (xdist interleaves reports).
     results: dict[str, CheckResult] = field(default_factory=dict)
     report_paths: list[Path] = field(default_factory=list)
+    started_at: datetime | None = None
     verdict: str | None = None
     terminal_lines: list[str] = field(default_factory=list)
 
