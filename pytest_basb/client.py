@@ -218,7 +218,8 @@ class ServiceSession:
             raise ServiceError(self._explain(f"{what}: no answer within {self.timeout_s:g}s"), kind="timeout") from None
         except MCPError as exc:
             code = exc.error.code if exc.error is not None else None
-            kind = "oversized" if code == _OVERSIZED_CODE else "protocol"
+            kind = {_OVERSIZED_CODE: "oversized", mcp_types.CONNECTION_CLOSED: "closed",
+                    mcp_types.REQUEST_TIMEOUT: "timeout"}.get(code or 0, "protocol")
             raise ServiceError(self._explain(f"{what}: {_describe_exc(exc)}"), kind=kind) from None
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
             raise ServiceError(self._explain(f"{what}: connection lost ({type(exc).__name__})"), kind="closed") from None
@@ -284,8 +285,8 @@ class ServiceSession:
             try:
                 result = await client.session.call_tool(name, arguments)
             except MCPError as exc:
-                if exc.error is not None and exc.error.code == _OVERSIZED_CODE:
-                    raise
+                if exc.error is not None and exc.error.code in _TRANSPORT_CODES:
+                    raise  # not the server's answer but a broken exchange: request() explains it
                 return ToolCallOutcome(
                     is_error=True, structured_content=None, text="",
                     error_code=exc.error.code if exc.error else None, error_message=str(exc),
@@ -337,6 +338,8 @@ class ServiceSession:
 
 
 _OVERSIZED_CODE = -32099  # our own code for a reply refused for its size
+# Client-side codes for a broken exchange (the SDK's connection-closed and timeout, our size limit).
+_TRANSPORT_CODES = (mcp_types.CONNECTION_CLOSED, mcp_types.REQUEST_TIMEOUT, _OVERSIZED_CODE)
 
 
 async def _new_events() -> tuple[anyio.Event, anyio.Event]:
