@@ -14,11 +14,10 @@ import os
 import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TextIO, TypeVar, cast
 
 import anyio
 import mcp_types
@@ -137,9 +136,7 @@ class ServiceSession:
         reached = portal.call(self._wait_ready)
         if not reached:
             self._owner.cancel()
-            self._failure = ServiceError(
-                self._explain(f"no handshake within {self.timeout_s:g}s"), kind="timeout"
-            )
+            self._failure = ServiceError(self._explain(f"no handshake within {self.timeout_s:g}s"), kind="timeout")
 
     async def _wait_ready(self) -> bool:
         assert self._ready is not None
@@ -150,7 +147,8 @@ class ServiceSession:
 
     async def _own(self) -> None:
         """Open the client, hold it until asked to close, and close it from this same task."""
-        assert self._ready is not None and self._closing is not None
+        assert self._ready is not None
+        assert self._closing is not None
         started = time.perf_counter()
         try:
             client = Client(
@@ -218,11 +216,16 @@ class ServiceSession:
             raise ServiceError(self._explain(f"{what}: no answer within {self.timeout_s:g}s"), kind="timeout") from None
         except MCPError as exc:
             code = exc.error.code if exc.error is not None else None
-            kind = {_OVERSIZED_CODE: "oversized", mcp_types.CONNECTION_CLOSED: "closed",
-                    mcp_types.REQUEST_TIMEOUT: "timeout"}.get(code or 0, "protocol")
+            kind = {
+                _OVERSIZED_CODE: "oversized",
+                mcp_types.CONNECTION_CLOSED: "closed",
+                mcp_types.REQUEST_TIMEOUT: "timeout",
+            }.get(code or 0, "protocol")
             raise ServiceError(self._explain(f"{what}: {_describe_exc(exc)}"), kind=kind) from None
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
-            raise ServiceError(self._explain(f"{what}: connection lost ({type(exc).__name__})"), kind="closed") from None
+            raise ServiceError(
+                self._explain(f"{what}: connection lost ({type(exc).__name__})"), kind="closed"
+            ) from None
 
     async def _with_deadline(self, operation: Callable[[Client], Awaitable[T]], client: Client) -> T:
         with anyio.fail_after(self.timeout_s):
@@ -288,8 +291,11 @@ class ServiceSession:
                 if exc.error is not None and exc.error.code in _TRANSPORT_CODES:
                     raise  # not the server's answer but a broken exchange: request() explains it
                 return ToolCallOutcome(
-                    is_error=True, structured_content=None, text="",
-                    error_code=exc.error.code if exc.error else None, error_message=str(exc),
+                    is_error=True,
+                    structured_content=None,
+                    text="",
+                    error_code=exc.error.code if exc.error else None,
+                    error_message=str(exc),
                 )
             except RuntimeError as exc:  # the SDK refused structuredContent against outputSchema
                 return ToolCallOutcome(is_error=False, structured_content=None, text="", validation_error=str(exc))
@@ -366,7 +372,7 @@ async def _stdio_with_group_kill(params: StdioServerParameters, errlog: IO[str])
     before = _child_pids()
     spawned: set[int] = set()
     try:
-        async with stdio_client(params, errlog=errlog) as streams:
+        async with stdio_client(params, errlog=cast(TextIO, errlog)) as streams:
             spawned = _child_pids() - before
             yield streams
     finally:
@@ -382,10 +388,9 @@ def _child_pids() -> set[int]:
     with contextlib.suppress(OSError):
         for entry in os.scandir("/proc"):
             if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError):
-                    with open(f"/proc/{entry.name}/stat") as stat:
-                        if stat.read().rsplit(")", 1)[1].split()[1] == me:
-                            children.add(int(entry.name))
+                with contextlib.suppress(OSError, IndexError), open(f"/proc/{entry.name}/stat") as stat:
+                    if stat.read().rsplit(")", 1)[1].split()[1] == me:
+                        children.add(int(entry.name))
     return children
 
 

@@ -133,9 +133,7 @@ def seed_vault_of(path: Path, name: str) -> Path | None:
     return path.parent / seed if seed else None
 
 
-def load_environment(
-    path: Path, name: str, environ: Mapping[str, str] | None = None
-) -> Environment:
+def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = None) -> Environment:
     """Read `path`, validate it and return environment `name` fully resolved."""
     environ = os.environ if environ is None else environ
     data = _read_yaml(path)
@@ -216,10 +214,7 @@ def _explain(path: Path, error: Any) -> str:
         extra = sorted(set(error.instance) - set(allowed))
         unknown = extra[0] if extra else "?"
         where = f"{key}.{unknown}" if key != "(top level)" else unknown
-        return (
-            f"{path}: {where}: unknown key{_did_you_mean(unknown, allowed)}. "
-            f"Allowed here: {', '.join(allowed)}."
-        )
+        return f"{path}: {where}: unknown key{_did_you_mean(unknown, allowed)}. Allowed here: {', '.join(allowed)}."
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         return f"{path}: {key}: required key `{missing}` is missing."
@@ -229,7 +224,10 @@ def _explain(path: Path, error: Any) -> str:
     if validator == "type":
         return f"{path}: {key}: must be of type {error.validator_value}."
     if validator == "pattern" and error.validator_value == ID_PATTERN:
-        return f"{path}: {key}: `{error.instance}` is not a valid id: ids are lowercase letters, digits and '-', starting with a letter or digit."
+        return (
+            f"{path}: {key}: `{error.instance}` is not a valid id: "
+            "ids are lowercase letters, digits and '-', starting with a letter or digit."
+        )
     if validator == "pattern":
         return f"{path}: {key}: must match the pattern {error.validator_value}."
     if validator == "minItems":

@@ -10,8 +10,8 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from collections.abc import Generator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,18 +39,43 @@ VAULT_VARIABLE = "BASB_VAULT"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("basb", "BASB deployment gate (pytest-basb)")
-    group.addoption("--basb-env", dest="basb_env", metavar="NAME",
-                    help="Environment of the inventory to test; without one the plugin is inert")
-    group.addoption("--basb-inventory", dest="basb_inventory", metavar="PATH",
-                    help="Inventory file (default: basb-inventory.yaml at the rootdir)")
-    group.addoption("--basb-report-dir", dest="basb_report_dir", metavar="DIR",
-                    help="Where gate.json and gate.md are written (default: basb-report/)")
-    group.addoption("--basb-vault", dest="basb_vault", metavar="DIR",
-                    help="Obsidian vault for the DevOps log, overriding the environment's vault")
-    group.addoption("--basb-timeout", dest="basb_timeout", metavar="SECONDS", type=float,
-                    help="Deadline of every MCP request, overriding timeout_s of the inventory")
-    group.addoption("--basb-target", dest="basb_target", choices=TARGETS,
-                    help="How services are reached: live, local (launch HTTP servers; default) or containers")
+    group.addoption(
+        "--basb-env",
+        dest="basb_env",
+        metavar="NAME",
+        help="Environment of the inventory to test; without one the plugin is inert",
+    )
+    group.addoption(
+        "--basb-inventory",
+        dest="basb_inventory",
+        metavar="PATH",
+        help="Inventory file (default: basb-inventory.yaml at the rootdir)",
+    )
+    group.addoption(
+        "--basb-report-dir",
+        dest="basb_report_dir",
+        metavar="DIR",
+        help="Where gate.json and gate.md are written (default: basb-report/)",
+    )
+    group.addoption(
+        "--basb-vault",
+        dest="basb_vault",
+        metavar="DIR",
+        help="Obsidian vault for the DevOps log, overriding the environment's vault",
+    )
+    group.addoption(
+        "--basb-timeout",
+        dest="basb_timeout",
+        metavar="SECONDS",
+        type=float,
+        help="Deadline of every MCP request, overriding timeout_s of the inventory",
+    )
+    group.addoption(
+        "--basb-target",
+        dest="basb_target",
+        choices=TARGETS,
+        help="How services are reached: live, local (launch HTTP servers; default) or containers",
+    )
     parser.addini("basb_env", "Default environment for --basb-env", default="")
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
@@ -181,7 +206,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         services = [s for s in services if s.role == role_marker.args[0]]
     if wants_call:
         calls = [(s.id, i) for s in services for i, c in enumerate(s.smoke) if c.tool is not None]
-        ids = [f"{sid}:{state.environment.service(sid).smoke[i].label}" for sid, i in calls] if calls else []
+        by_id = {s.id: s for s in services}
+        ids = [f"{sid}:{by_id[sid].smoke[i].label}" for sid, i in calls]
         _parametrize(metafunc, "basb_declared_call", calls, ids, "no service declares smoke tool calls")
     else:
         reason = "no service with role " + str(role_marker.args[0]) if role_marker else "no services"
@@ -236,13 +262,20 @@ def _result_for(
     elif report.passed:
         outcome, message = "pass", None
     else:
-        outcome = "fail" if report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(
-            AssertionError) else "error"
+        outcome = (
+            "fail"
+            if report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
+            else "error"
+        )
         message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else report.outcome
     return CheckResult(
-        id=str(marker.args[0]), service=service_id, outcome=outcome,  # type: ignore[arg-type]
-        duration_s=round(report.duration, 4), message=state.redactor.text(message) if message else None,
-        environment=state.environment.name if state.environment else "", nodeid=item.nodeid,
+        id=str(marker.args[0]),
+        service=service_id,
+        outcome=outcome,  # type: ignore[arg-type]
+        duration_s=round(report.duration, 4),
+        message=state.redactor.text(message) if message else None,
+        environment=state.environment.name if state.environment else "",
+        nodeid=item.nodeid,
     )
 
 

@@ -7,6 +7,7 @@ xdist worker to the controller as a `user_properties` entry and be rebuilt there
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -53,12 +54,19 @@ def passed(check_id: str, service: str, **evidence: Any) -> CheckResult:
 
 
 def violated(
-    check_id: str, service: str, message: str, *, severity: Severity = "fail", **evidence: Any
+    check_id: str,
+    service: str,
+    message: str,
+    *,
+    severity: Severity = "fail",
+    evidence: Mapping[str, Any] | None = None,
+    **more: Any,
 ) -> CheckResult:
     """A check that found a problem: "fail" or "warn" depending on the severity."""
     outcome: Outcome = "fail" if severity == "fail" else "warn"
+    facts = {**(evidence or {}), **more}
     return CheckResult(
-        id=check_id, service=service, outcome=outcome, severity=severity, message=message, evidence=evidence
+        id=check_id, service=service, outcome=outcome, severity=severity, message=message, evidence=facts
     )
 
 

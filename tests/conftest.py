@@ -6,7 +6,7 @@ import os
 import socket
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,9 +44,18 @@ class Gate:
 
     def args(self, *extra: str, env: str = "t") -> list[str]:
         return [
-            str(SUITES), f"--basb-inventory={self.inventory}", f"--basb-env={env}",
-            f"--basb-report-dir={self.report_dir}", "-c", str(self.path / "pytest.ini"),
-            f"--rootdir={self.path}", "-p", "no:cacheprovider", "-p", "no:randomly", *extra,
+            str(SUITES),
+            f"--basb-inventory={self.inventory}",
+            f"--basb-env={env}",
+            f"--basb-report-dir={self.report_dir}",
+            "-c",
+            str(self.path / "pytest.ini"),
+            f"--rootdir={self.path}",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *extra,
         ]
 
     def run(self, *extra: str, env: str = "t") -> pytest.RunResult:
@@ -85,7 +94,7 @@ def pid_alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def assert_no_leaks() -> Iterator[Callable[[Path], None]]:
+def assert_no_leaks() -> Callable[[Path], None]:
     """Call with a pid file a server wrote: the process must be gone once the run is over."""
 
     def check(path: Path) -> None:
@@ -93,4 +102,4 @@ def assert_no_leaks() -> Iterator[Callable[[Path], None]]:
         for line in path.read_text().split():
             assert not pid_alive(int(line)), f"process {line} outlived the pytest run"
 
-    yield check
+    return check

@@ -73,8 +73,13 @@ def test_launched_http_and_sse_services(gate: Gate, python: str) -> None:
             launch: ["python", "{GOOD_SERVER}", "--sse", "{sse}"]
     """)
     result = gate.run("-v")
-    result.stdout.fnmatch_lines(["*test_liveness?events? PASSED*", "*test_http_health?web? PASSED*",
-                                 "*test_declared_call?web:add? PASSED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_liveness?events? PASSED*",
+            "*test_http_health?web? PASSED*",
+            "*test_declared_call?web:add? PASSED*",
+        ]
+    )
     assert result.ret == 0
     # Launched servers are stopped with the run: the ports are free again.
     import socket
@@ -113,9 +118,11 @@ def test_protocol_eras_and_allowed_versions(gate: Gate) -> None:
 
 
 def test_serial_and_parallel_runs_agree(gate: Gate) -> None:
-    gate.write(stdio_inventory(f"""
+    gate.write(
+        stdio_inventory(f"""
           legacy: {{transport: stdio, command: ["python", "{ROGUE_SERVER}", "--mode", "bad-schema"]}}
-"""))
+""")
+    )
     serial = gate.run_subprocess()
     first = gate_results(gate)
     parallel = gate.run_subprocess("-n", "2")
@@ -136,7 +143,7 @@ def test_server_from_another_sdk(gate: Gate) -> None:
         services:
           everything:
             transport: stdio
-            command: ["node", "{NODE_EVERYTHING / 'dist' / 'index.js'}", "stdio"]
+            command: ["node", "{NODE_EVERYTHING / "dist" / "index.js"}", "stdio"]
             timeout_s: 20
             expect: {{tools: [echo]}}
             smoke: [{{tool: echo, arguments: {{message: hi}}}}]
@@ -184,8 +191,15 @@ def test_plugin_is_inert_without_an_environment(pytester: pytest.Pytester) -> No
     assert "BASB" not in result.stdout.str()
     # Nothing heavy is imported by loading the plugin.
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, pytest_basb.plugin; print('mcp' in sys.modules, 'jsonschema' in sys.modules)"],
-        capture_output=True, text=True, check=True, env={**os.environ},
+        [
+            sys.executable,
+            "-c",
+            "import sys, pytest_basb.plugin; print('mcp' in sys.modules, 'jsonschema' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
     )
     assert probe.stdout.split() == ["False", "False"]
 

@@ -125,4 +125,7 @@ def test_schema_is_packaged_and_matches_loader_fields() -> None:
     loader_keys = {f.name for f in fields(ServiceConfig)} - {"id"}
     assert service_keys == loader_keys
     top = json.loads(json.dumps(schema))
-    assert top["properties"]["version"] == {"const": 1, "description": top["properties"]["version"]["description"]}
+    assert top["properties"]["version"] == {
+        "const": 1,
+        "description": top["properties"]["version"]["description"],
+    }

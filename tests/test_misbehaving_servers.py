@@ -96,7 +96,10 @@ def test_ctrl_c_leaves_no_process_behind(gate: Gate, pid_file: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", *gate.args("--basb-timeout=60", "-k", "declared_call")],
-        cwd=gate.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=gate.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while not pid_file.exists() and time.monotonic() < deadline:

@@ -27,8 +27,10 @@ def handshake(service: str, hs: Handshake, *, budget_s: float) -> CheckResult:
     evidence = _handshake_evidence(hs)
     if hs.duration_s > budget_s:
         return violated(
-            "health.handshake", service,
-            f"handshake took {hs.duration_s:.2f}s, over the {budget_s:g}s budget", **evidence,
+            "health.handshake",
+            service,
+            f"handshake took {hs.duration_s:.2f}s, over the {budget_s:g}s budget",
+            evidence=evidence,
         )
     return passed("health.handshake", service, **evidence)
 
@@ -36,10 +38,12 @@ def handshake(service: str, hs: Handshake, *, budget_s: float) -> CheckResult:
 def protocol_version(service: str, hs: Handshake, *, allowed: Sequence[str]) -> CheckResult:
     if hs.protocol_version not in allowed:
         return violated(
-            "health.protocol_version", service,
+            "health.protocol_version",
+            service,
             f"negotiated protocol version {hs.protocol_version!r} is not allowed "
             f"(protocol_versions: {', '.join(allowed)})",
-            protocol_version=hs.protocol_version, allowed=list(allowed),
+            protocol_version=hs.protocol_version,
+            allowed=list(allowed),
         )
     return passed("health.protocol_version", service, protocol_version=hs.protocol_version)
 
@@ -53,11 +57,14 @@ def server_info(service: str, hs: Handshake, expect: Expectations) -> CheckResul
     if expect.server_version is not None and hs.server_version != expect.server_version:
         problems.append(f"server version is {hs.server_version!r}, expected {expect.server_version!r}")
     if problems:
-        return violated("health.server_info", service, "; ".join(problems), **evidence)
+        return violated("health.server_info", service, "; ".join(problems), evidence=evidence)
     if hs.server_name is None:
         return violated(
-            "health.server_info", service, "the server does not identify itself (no serverInfo)",
-            severity="warn", **evidence,
+            "health.server_info",
+            service,
+            "the server does not identify itself (no serverInfo)",
+            severity="warn",
+            evidence=evidence,
         )
     return passed("health.server_info", service, **evidence)
 
@@ -76,12 +83,15 @@ def declared_capabilities(
     if listing_errors:
         detail = "; ".join(f"{cap}: {err}" for cap, err in sorted(listing_errors.items()))
         return violated(
-            "health.capabilities", service, f"declared capabilities that do not work: {detail}", **evidence
+            "health.capabilities", service, f"declared capabilities that do not work: {detail}", evidence=evidence
         )
     if not declared:
         return violated(
-            "health.capabilities", service, "the server declares none of tools, resources or prompts",
-            severity="warn", **evidence,
+            "health.capabilities",
+            service,
+            "the server declares none of tools, resources or prompts",
+            severity="warn",
+            evidence=evidence,
         )
     return passed("health.capabilities", service, **evidence)
 
@@ -93,9 +103,9 @@ def http_health(
         return skipped("health.http_health", service, "no health_url configured")
     evidence = {"url": url, "status": status, "latency_s": round(latency_s, 4)}
     if error is not None:
-        return violated("health.http_health", service, f"GET {url} failed: {error}", **evidence)
+        return violated("health.http_health", service, f"GET {url} failed: {error}", evidence=evidence)
     if status is None or not 200 <= status < 300:
-        return violated("health.http_health", service, f"GET {url} answered {status}, expected 2xx", **evidence)
+        return violated("health.http_health", service, f"GET {url} answered {status}, expected 2xx", evidence=evidence)
     return passed("health.http_health", service, **evidence)
 
 
@@ -106,7 +116,8 @@ def stdio_hygiene(service: str, transport: str, anomalies: Sequence[str]) -> Che
     garbage = [a for a in anomalies if a.startswith("non-JSON-RPC output")]
     if garbage:
         return violated(
-            "health.stdio_hygiene", service,
+            "health.stdio_hygiene",
+            service,
             f"{len(garbage)} line(s) on stdout were not JSON-RPC; first: {garbage[0]}",
             lines=len(garbage),
         )

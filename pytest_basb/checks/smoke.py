@@ -10,7 +10,6 @@ from pytest_basb.inventory import Expectations, SmokeCall
 from pytest_basb.mcp_data import ToolCallOutcome
 from pytest_basb.results import CheckResult, passed, skipped, violated
 
-
 # The spec's tool-name guidance (2025-11-25): 1-128 chars of A-Z a-z 0-9 _ - . ; a SHOULD, hence "warn".
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 DEFAULT_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -26,8 +25,14 @@ def listing(check_id: str, service: str, items: Sequence[Mapping[str, Any]], *, 
     return passed(check_id, service, count=len(items), pages=pages, names=names(items)[:50])
 
 
-def expected_present(service: str, expect: Expectations, *, tools: Sequence[str],
-                     resources: Sequence[str] | None, prompts: Sequence[str] | None) -> CheckResult:
+def expected_present(
+    service: str,
+    expect: Expectations,
+    *,
+    tools: Sequence[str],
+    resources: Sequence[str] | None,
+    prompts: Sequence[str] | None,
+) -> CheckResult:
     """Every tool, resource (by uri or name) and prompt named in `expect` is listed."""
     if not (expect.tools or expect.resources or expect.prompts):
         return skipped("smoke.expected_surface", service, "no expect.tools/resources/prompts configured")
@@ -37,7 +42,7 @@ def expected_present(service: str, expect: Expectations, *, tools: Sequence[str]
     missing += [f"prompt {p}" for p in expect.prompts if p not in (prompts or [])]
     evidence = {"expected_tools": list(expect.tools), "listed_tools": list(tools)[:50]}
     if missing:
-        return violated("smoke.expected_surface", service, "missing: " + ", ".join(missing), **evidence)
+        return violated("smoke.expected_surface", service, "missing: " + ", ".join(missing), evidence=evidence)
     return passed("smoke.expected_surface", service, **evidence)
 
 
@@ -53,7 +58,7 @@ def schema_problem(schema: Any) -> str | None:
     if "$schema" in schema and cls.META_SCHEMA.get("$id", "").rstrip("#") != str(dialect).rstrip("#"):
         return f"unknown $schema dialect {dialect!r}"
     try:
-        cls.check_schema(schema)
+        cls.check_schema(dict(schema))
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(root)"
         return f"at {where}: {exc.message}"
@@ -72,13 +77,13 @@ def tool_schemas(service: str, tools: Sequence[Mapping[str, Any]]) -> CheckResul
             if (why := schema_problem(input_schema)) is not None:
                 problems.append(f"{name}.inputSchema {why}")
             elif input_schema.get("type") != "object":
-                problems.append(f"{name}.inputSchema must have type \"object\"")
+                problems.append(f'{name}.inputSchema must have type "object"')
         output_schema = tool.get("outputSchema")
         if output_schema is not None and (why := schema_problem(output_schema)) is not None:
             problems.append(f"{name}.outputSchema {why}")
     evidence = {"tools": len(tools), "problems": problems[:20]}
     if problems:
-        return violated("smoke.tool_schemas", service, "; ".join(problems[:5]), **evidence)
+        return violated("smoke.tool_schemas", service, "; ".join(problems[:5]), evidence=evidence)
     return passed("smoke.tool_schemas", service, **evidence)
 
 
@@ -101,27 +106,37 @@ def smoke_call(
     latency_s: float,
 ) -> CheckResult:
     """A declared tool call answered as expected, and its structuredContent fits its schemas."""
-    evidence: dict[str, Any] = {"tool": call.tool, "latency_s": round(latency_s, 4), "is_error": outcome.is_error}
+    evidence: dict[str, Any] = {
+        "tool": call.tool,
+        "latency_s": round(latency_s, 4),
+        "is_error": outcome.is_error,
+    }
     check = "smoke.call"
     if outcome.error_code is not None:
-        return violated(check, service, f"{call.tool}: JSON-RPC error {outcome.error_message}", **evidence)
+        return violated(check, service, f"{call.tool}: JSON-RPC error {outcome.error_message}", evidence=evidence)
     if outcome.validation_error is not None:
-        return violated(check, service, f"{call.tool}: {outcome.validation_error}", **evidence)
+        return violated(check, service, f"{call.tool}: {outcome.validation_error}", evidence=evidence)
     expect_error = bool(call.expect_is_error)
     if outcome.is_error != expect_error:
         said = f": {outcome.text[:200]}" if outcome.is_error else ""
         return violated(
-            check, service, f"{call.tool}: isError is {outcome.is_error}, expected {expect_error}{said}", **evidence
+            check,
+            service,
+            f"{call.tool}: isError is {outcome.is_error}, expected {expect_error}{said}",
+            evidence=evidence,
         )
     if not outcome.is_error:
         for label, schema in (("outputSchema", output_schema), ("expect.schema", call.expect_schema)):
             if schema is None:
                 continue
             if outcome.structured_content is None:
-                return violated(check, service, f"{call.tool}: no structuredContent to check against {label}",
-                                **evidence)
+                return violated(
+                    check, service, f"{call.tool}: no structuredContent to check against {label}", evidence=evidence
+                )
             if (why := instance_problem(outcome.structured_content, schema)) is not None:
-                return violated(check, service, f"{call.tool}: structuredContent breaks {label}: {why}", **evidence)
+                return violated(
+                    check, service, f"{call.tool}: structuredContent breaks {label}: {why}", evidence=evidence
+                )
     return passed(check, service, **evidence)
 
 
@@ -137,24 +152,39 @@ def instance_problem(instance: Any, schema: Mapping[str, Any]) -> str | None:
     return f"at {where}: {error.message[:200]}"
 
 
-def unknown_tool(service: str, name: str, outcome: ToolCallOutcome, *, still_alive: bool,
-                 alive_error: str | None) -> CheckResult:
+def unknown_tool(
+    service: str, name: str, outcome: ToolCallOutcome, *, still_alive: bool, alive_error: str | None
+) -> CheckResult:
     """An unknown tool is refused with a JSON-RPC error and the session keeps working."""
     check = "smoke.unknown_tool"
     evidence = {"tool": name, "error_code": outcome.error_code, "is_error": outcome.is_error}
     if not still_alive:
-        return violated(check, service, f"the session stopped working after calling unknown tool {name!r}: "
-                        f"{alive_error}", **evidence)
+        return violated(
+            check,
+            service,
+            f"the session stopped working after calling unknown tool {name!r}: {alive_error}",
+            evidence=evidence,
+        )
     if outcome.error_code is not None:
         if outcome.error_code in UNKNOWN_TOOL_CODES:
             return passed(check, service, **evidence)
-        return violated(check, service, f"unknown tool refused with unexpected code {outcome.error_code}",
-                        severity="warn", **evidence)
+        return violated(
+            check,
+            service,
+            f"unknown tool refused with unexpected code {outcome.error_code}",
+            severity="warn",
+            evidence=evidence,
+        )
     if outcome.is_error:
         # Common in practice (many SDKs answer this way); the spec asks for a protocol error.
-        return violated(check, service, f"unknown tool {name!r} answered with an isError result, "
-                        "not a JSON-RPC error", severity="warn", **evidence)
-    return violated(check, service, f"unknown tool {name!r} was answered as a success", **evidence)
+        return violated(
+            check,
+            service,
+            f"unknown tool {name!r} answered with an isError result, not a JSON-RPC error",
+            severity="warn",
+            evidence=evidence,
+        )
+    return violated(check, service, f"unknown tool {name!r} was answered as a success", evidence=evidence)
 
 
 def read_all(check_id: str, service: str, what: str, failures: Mapping[str, str], total: int) -> CheckResult:
@@ -163,6 +193,7 @@ def read_all(check_id: str, service: str, what: str, failures: Mapping[str, str]
         return skipped(check_id, service, f"the server lists no {what}")
     if failures:
         detail = "; ".join(f"{k}: {v}" for k, v in sorted(failures.items())[:5])
-        return violated(check_id, service, f"{len(failures)} of {total} {what} failed: {detail}",
-                        failed=sorted(failures))
+        return violated(
+            check_id, service, f"{len(failures)} of {total} {what} failed: {detail}", failed=sorted(failures)
+        )
     return passed(check_id, service, count=total)

@@ -30,9 +30,7 @@ def gate_dict(report: GateReport) -> dict[str, Any]:
             }
             for s in report.services
         ],
-        "checks": [
-            {k: v for k, v in c.to_dict().items() if k != "environment"} for c in report.checks
-        ],
+        "checks": [{k: v for k, v in c.to_dict().items() if k != "environment"} for c in report.checks],
         "gate": [{"item": g.item, "status": g.status, "evidence": g.evidence} for g in report.gate],
     }
 
@@ -51,8 +49,11 @@ def write_gate_md(report: GateReport, path: Path) -> Path:
         "|---|---|---|",
     ]
     lines += [f"| {g.item} | {g.status} | {md_cell('; '.join(g.evidence))} |" for g in report.gate]
-    lines += ["", "| Service | Status | Server | Protocol | " + " | ".join(SUITES) + " |",
-              "|---|---|---|---|" + "---|" * len(SUITES)]
+    lines += [
+        "",
+        "| Service | Status | Server | Protocol | " + " | ".join(SUITES) + " |",
+        "|---|---|---|---|" + "---|" * len(SUITES),
+    ]
     for s in report.services:
         server = f"{s.server_name or '?'} {s.server_version or ''}".strip()
         suites = " | ".join(suite_cell(s, suite) for suite in SUITES)

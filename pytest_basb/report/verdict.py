@@ -19,7 +19,10 @@ NOT_EVALUATED = "not evaluated"
 GATE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("All services are successfully deployed and accessible", ("health.",)),
     ("CI/CD pipelines are functioning without failed jobs", ()),
-    ("Monitoring and alerting systems provide accurate real-time data", ("health.http_health", "monitoring.")),
+    (
+        "Monitoring and alerting systems provide accurate real-time data",
+        ("health.http_health", "monitoring."),
+    ),
     ("Basic accessibility tests for all services have passed", ("health.", "smoke.")),
     ("Incident response protocols are in place and tested", ()),
     ("Security compliance checks are performed and documented", ("security.",)),
@@ -81,10 +84,9 @@ def build_gate(
 
 
 def _summarize(service_id: str, checks: Sequence[CheckResult]) -> ServiceSummary:
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, Counter[str]] = {}
     for check in checks:
-        suite = check.id.split(".", 1)[0]
-        counts.setdefault(suite, Counter())[check.outcome] += 1  # type: ignore[index]
+        counts.setdefault(check.id.split(".", 1)[0], Counter())[check.outcome] += 1
     handshake = next((c for c in checks if c.id == "health.handshake" and c.outcome == "pass"), None)
     server: dict[str, Any] = handshake.evidence.get("server", {}) if handshake else {}
     status = "fail" if any(c.outcome in BLOCKING for c in checks) or not checks else "pass"

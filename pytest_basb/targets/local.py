@@ -50,7 +50,7 @@ class Launcher:
         pending = [s for s in services if s.launch and s.url]
         for service in pending:
             self._spawn(service)
-        for service, launched in zip(pending, self.processes[-len(pending):] if pending else [], strict=True):
+        for service, launched in zip(pending, self.processes[-len(pending) :] if pending else [], strict=True):
             self._wait_ready(service, launched, ready_timeout_s or max(service.timeout_s, 15.0))
 
     def _spawn(self, service: ServiceConfig) -> None:
@@ -58,8 +58,13 @@ class Launcher:
         env = {**os.environ, **service.env}
         try:
             process = subprocess.Popen(
-                list(service.launch), cwd=service.cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                list(service.launch),
+                cwd=service.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         except OSError as exc:
             log.close()

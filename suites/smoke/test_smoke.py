@@ -113,10 +113,13 @@ def test_prompts_gettable(basb_service: ServiceUnderTest) -> None:
         except ServiceError as exc:
             failures[name] = str(exc).splitlines()[0]
     if prompts and len(unprovided) == len(prompts):
-        basb_service.judge(skipped(
-            "smoke.prompts_get", basb_service.id,
-            f"every prompt needs arguments; declare them as smoke entries (prompt: {unprovided[0]})",
-        ))
+        basb_service.judge(
+            skipped(
+                "smoke.prompts_get",
+                basb_service.id,
+                f"every prompt needs arguments; declare them as smoke entries (prompt: {unprovided[0]})",
+            )
+        )
     basb_service.judge(
         smoke.read_all("smoke.prompts_get", basb_service.id, "prompts", failures, len(prompts) - len(unprovided))
     )
