@@ -215,3 +215,31 @@ def test_report_dir_written(gate: Gate) -> None:
     gate.run("-m", "health")
     assert (gate.report_dir / "gate.json").exists()
     assert isinstance(Path, type)
+
+
+def test_listing_follows_pagination_and_expect_schema_is_enforced(gate: Gate) -> None:
+    gate.write(f"""
+    version: 1
+    environments:
+      t:
+        services:
+          paged:
+            transport: stdio
+            command: ["python", "{ROGUE_SERVER}", "--mode", "paginate"]
+          kit:
+            transport: stdio
+            command: ["python", "{GOOD_SERVER}"]
+            smoke:
+              - tool: add
+                arguments: {{a: 1, b: 2}}
+                expect: {{schema: {{type: object, properties: {{sum: {{const: 4}}}}}}}}
+    """)
+    gate.run("-m", "smoke")
+    data = json.loads((gate.report_dir / "gate.json").read_text())
+    by = {(c["service"], c["id"]): c for c in data["checks"]}
+    listed = by[("paged", "smoke.tools_listed")]
+    assert (listed["evidence"]["count"], listed["evidence"]["pages"]) == (25, 3)
+    call = by[("kit", "smoke.call")]
+    assert call["outcome"] == "fail"
+    assert "expect.schema" in call["message"]
+    assert data["verdict"] == "fail"
