@@ -194,6 +194,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             state.launch_errors[service.id] = state.redactor.text(str(exc))
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = item.config.stash.get(STATE_KEY, None)
+    marker = item.get_closest_marker("basb_check")
+    service_id = _service_of(item)
+    if state is None or not state.active or marker is None or service_id is None:
+        return
+    from pytest_basb.report.allure_labels import allure_enabled, label_test
+
+    if allure_enabled(item.config):
+        label_test(item, check_id=str(marker.args[0]), service=service_id, environment=_env_name(state))
+
+
+def _env_name(state: BasbState) -> str:
+    return state.environment.name if state.environment else ""
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[STATE_KEY]
     wants_service = "basb_service" in metafunc.fixturenames
@@ -237,10 +253,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = state.redactor.text(str(report.longrepr))
         report.sections = [(k, state.redactor.text(v)) for k, v in report.sections]
     result = _result_for(item, report, call, state)
+    if result is not None and report.when == "call" and report.failed:
+        _attach_evidence(item, state, result)
     if result is not None:
         report.user_properties.append(("basb_check", result.id))
         report.user_properties.append((RESULT_PROPERTY, result.to_json()))
     return report
+
+
+def _attach_evidence(item: pytest.Item, state: BasbState, result: CheckResult) -> None:
+    from pytest_basb.report.allure_labels import allure_enabled, attach_exchange, attach_result
+
+    if not allure_enabled(item.config):
+        return
+    attach_result(result)
+    session = state.sessions.get(result.service)
+    if session is not None:
+        attach_exchange(session.transcript.as_json())
 
 
 def _result_for(

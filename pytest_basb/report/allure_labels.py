@@ -1,0 +1,38 @@
+"""Allure labels and attachments for suite tests; used only when `--alluredir` is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+SEVERITY_BY_SUITE = {"health": "blocker", "security": "critical", "smoke": "critical", "regression": "normal"}
+
+
+def allure_enabled(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "allure_report_dir", None))
+
+
+def label_test(item: pytest.Item, *, check_id: str, service: str, environment: str) -> None:
+    """epic BASB, feature = service, story = suite, severity, tags for environment and check id."""
+    import allure
+
+    suite = check_id.split(".", 1)[0]
+    allure.dynamic.epic("BASB")
+    allure.dynamic.feature(service)
+    allure.dynamic.story(suite)
+    allure.dynamic.severity(SEVERITY_BY_SUITE.get(suite, "normal"))
+    allure.dynamic.tag(f"env:{environment}", f"check:{check_id}")
+
+
+def attach_exchange(transcript_json: str) -> None:
+    """The MCP exchange (JSON-RPC requests and responses, already redacted) of a failed test."""
+    import allure
+
+    allure.attach(transcript_json, name="MCP exchange", attachment_type=allure.attachment_type.JSON)
+
+
+def attach_result(result: Any) -> None:
+    import allure
+
+    allure.attach(result.to_json(), name="check result", attachment_type=allure.attachment_type.JSON)
