@@ -34,7 +34,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed
-	@scripts/pytest-or-explain $(BIN)/pytest -p no:basb -W ignore::pytest.PytestConfigWarning tests -n 2
+	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2
 
 test: lint typecheck selftest
 

@@ -93,15 +93,20 @@ def pytest_configure(config: pytest.Config) -> None:
     if not state.options.env_name:
         return
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
-    if worker_input is not None and "basb_vault" in worker_input:
-        os.environ[VAULT_VARIABLE] = worker_input["basb_vault"]
-        state.throwaway_vault = Path(worker_input["basb_vault"])
+    if state.options.target == "containers":
+        raise pytest.UsageError("--basb-target=containers is not available yet; use --basb-target=local or live")
     try:
         if worker_input is None:
+            state.run_dir = Path(tempfile.mkdtemp(prefix="basb-run-"))
             seed = seed_vault_of(state.options.inventory, state.options.env_name)
             if seed is not None:  # copied first, so ${BASB_VAULT} resolves to the fresh copy
-                state.throwaway_vault = _copy_seed_vault(seed)
-                os.environ[VAULT_VARIABLE] = str(state.throwaway_vault)
+                state.throwaway_vault = _copy_seed_vault(seed, state.run_dir)
+        else:
+            state.run_dir = Path(worker_input["basb_run_dir"])
+            if "basb_vault" in worker_input:
+                state.throwaway_vault = Path(worker_input["basb_vault"])
+        if state.throwaway_vault is not None:
+            os.environ[VAULT_VARIABLE] = str(state.throwaway_vault)
         environment = _load(state.options)
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -148,10 +153,10 @@ def _load(options: Options) -> Any:
         raise InventoryError(f"{options.inventory}: cannot read the inventory: {exc.strerror}") from None
 
 
-def _copy_seed_vault(seed: Path) -> Path:
+def _copy_seed_vault(seed: Path, run_dir: Path) -> Path:
     if not seed.is_dir():
         raise InventoryError(f"seed_vault {seed} is not a directory; fix `seed_vault` in the inventory.")
-    target = Path(tempfile.mkdtemp(prefix="basb-run-")) / seed.name
+    target = run_dir / seed.name
     shutil.copytree(seed, target)
     return target
 
@@ -163,35 +168,53 @@ class _XdistHooks:
         self.state = state
 
     def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["basb_run_dir"] = str(self.state.run_dir)
         if self.state.throwaway_vault is not None:
             node.workerinput["basb_vault"] = str(self.state.throwaway_vault)
-        node.workerinput["basb_launch_errors"] = json.dumps(self.state.launch_errors)
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Runs on the controller before any test is scheduled, so services are up in time.
+        _launch_services(self.state, {_service_in_nodeid(nodeid) for nodeid in ids})
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The controller launches `launch` services once, before any worker connects."""
-    state = session.config.stash[STATE_KEY]
-    state.started_at = datetime.now(UTC)
-    worker_input = getattr(session.config, "workerinput", None)
-    if worker_input is not None:
-        state.launch_errors = json.loads(worker_input.get("basb_launch_errors", "{}"))
+    session.config.stash[STATE_KEY].started_at = datetime.now(UTC)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Without xdist: launch the services the collected checks use, once, before they run."""
+    if hasattr(session.config, "workerinput"):
         return
+    state = session.config.stash[STATE_KEY]
+    if state.active:
+        _launch_services(state, {_service_of(item) for item in session.items if item.get_closest_marker("basb_check")})
+
+
+def _service_in_nodeid(nodeid: str) -> str | None:
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return None
+    return nodeid[nodeid.rindex("[") + 1 : -1].split(":", 1)[0]
+
+
+def _launch_services(state: BasbState, wanted: set[str | None]) -> None:
+    """Start each `launch` service a collected check needs (controller only, once per run)."""
     if not state.active or state.options.target == "live":
         return
     assert state.environment is not None
-    if state.options.target == "containers":
-        raise pytest.UsageError("--basb-target=containers is not available yet; use local or live")
+    pending = [s for s in state.environment.services if s.launch and s.id in wanted and s.id not in state.launched]
+    if not pending:
+        return
     from pytest_basb.targets.local import Launcher
 
-    state.launcher = Launcher(state.redactor)
-    for service in state.environment.services:
-        if not service.launch:
-            continue
+    if state.launcher is None:
+        state.launcher = Launcher(state.redactor)
+    for service in pending:
+        state.launched.add(service.id)
         try:
             state.launcher.start([service])
         except TargetError as exc:
             state.launch_errors[service.id] = state.redactor.text(str(exc))
+    state.publish_launch_errors()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -308,6 +331,21 @@ def _result_for(
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Role suites for roles this environment does not have are deselected, not skipped:
+    an inventory without BASB roles runs the generic suites only."""
+    unmatched = [i for i in items if i.get_closest_marker("basb_role") and _role_unmatched(i)]
+    if unmatched:
+        config.hook.pytest_deselected(items=unmatched)
+        dropped = {id(i) for i in unmatched}
+        items[:] = [i for i in items if id(i) not in dropped]
+
+
+def _role_unmatched(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("basb_service", "") is None
+
+
 def _service_of(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
@@ -371,5 +409,5 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None:
         return
     state.close()  # idempotent: also reached after Ctrl-C, when sessionfinish may not have closed
-    if state.throwaway_vault is not None and not hasattr(config, "workerinput"):
-        shutil.rmtree(state.throwaway_vault.parent, ignore_errors=True)
+    if state.run_dir is not None and not hasattr(config, "workerinput"):
+        shutil.rmtree(state.run_dir, ignore_errors=True)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -36,7 +36,10 @@ class BasbState:
     environment: Environment | None = None
     redactor: Redactor = field(default_factory=Redactor)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    # Controller-made temporary folder shared with workers: vault copy, launch errors.
+    run_dir: Path | None = None
     throwaway_vault: Path | None = None
+    launched: set[str] = field(default_factory=set)
     launcher: Launcher | None = None
     # service id -> why its `launch` failed; its checks fail with this instead of connecting.
     launch_errors: dict[str, str] = field(default_factory=dict)
@@ -61,10 +64,11 @@ class BasbState:
 
     def session(self, service_id: str) -> ServiceSession:
         """The one session of this process to `service_id`, opened on first use."""
-        if service_id in self.launch_errors:
+        if service_id in self.launch_errors or service_id in self._published_launch_errors():
             from pytest_basb.mcp_data import ServiceError
 
-            raise ServiceError(self.launch_errors[service_id], kind="connect")
+            message = self.launch_errors.get(service_id) or self._published_launch_errors()[service_id]
+            raise ServiceError(message, kind="connect")
         if service_id not in self.sessions:
             from pytest_basb.client import McpRuntime  # `mcp` is imported only once a check runs
 
@@ -75,6 +79,17 @@ class BasbState:
             )
         return self.sessions[service_id]
 
+    def publish_launch_errors(self) -> None:
+        """Controller: let workers know which launches failed (they fail those checks with it)."""
+        if self.run_dir is not None and self.launch_errors:
+            (self.run_dir / LAUNCH_ERRORS).write_text(json.dumps(self.launch_errors))
+
+    def _published_launch_errors(self) -> dict[str, str]:
+        if self.run_dir is None or not (self.run_dir / LAUNCH_ERRORS).exists():
+            return {}
+        errors: dict[str, str] = json.loads((self.run_dir / LAUNCH_ERRORS).read_text())
+        return errors
+
     def close(self) -> None:
         if self.runtime is not None:
             self.runtime.close()
@@ -84,13 +99,7 @@ class BasbState:
             self.launcher.stop()
             self.launcher = None
 
-    def endpoints_json(self) -> str:
-        return json.dumps({sid: _endpoint_dict(e) for sid, e in self.endpoints.items()})
 
-
-def _endpoint_dict(endpoint: Endpoint) -> dict[str, Any]:
-    return {"url": endpoint.url, "health_url": endpoint.health_url}
-
-
+LAUNCH_ERRORS = "launch-errors.json"
 STATE_KEY = pytest.StashKey[BasbState]()
 RESULT_KEY = pytest.StashKey[CheckResult]()
