@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,17 @@ def basb_vault(request: pytest.FixtureRequest) -> Path:
     if state.throwaway_vault is None:
         pytest.skip("this environment has no seed_vault, so there is no throwaway vault to inspect")
     return state.throwaway_vault
+
+
+@pytest.fixture
+def basb_service_for_role(request: pytest.FixtureRequest) -> Callable[[str], ServiceUnderTest | None]:
+    """Look up another service of the environment by BASB role (for flows across roles)."""
+    state = _state(request)
+    assert state.environment is not None
+    environment = state.environment
+
+    def lookup(role: str) -> ServiceUnderTest | None:
+        config = next((s for s in environment.services if s.role == role), None)
+        return ServiceUnderTest(state, config, request.node) if config is not None else None
+
+    return lookup

@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.fixtures import basb_declared_call, basb_environment, basb_service, basb_vault
+from pytest_basb.fixtures import (
+    basb_declared_call,
+    basb_environment,
+    basb_service,
+    basb_service_for_role,
+    basb_vault,
+)
 from pytest_basb.inventory import InventoryError, load_environment, seed_vault_of
 from pytest_basb.mcp_data import ServiceError
 from pytest_basb.redaction import Redactor
@@ -26,7 +32,7 @@ from pytest_basb.state import RESULT_KEY, STATE_KEY, BasbState, Options
 from pytest_basb.targets import TARGETS
 from pytest_basb.targets.base import TargetError
 
-__all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_vault"]
+__all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
 
 SUITE_MARKERS = {
     "health": "health checks: the service is up and speaks MCP (quick liveness probe)",

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-SEVERITY_BY_SUITE = {"health": "blocker", "security": "critical", "smoke": "critical", "regression": "normal"}
+SEVERITY_BY_SUITE = {
+    "health": "blocker",
+    "security": "critical",
+    "smoke": "critical",
+    "basb": "critical",
+    "regression": "normal",
+}
 
 
 def allure_enabled(config: pytest.Config) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pytest_basb.results import OUTCOMES, CheckResult
 
-SUITES = ("health", "smoke", "security", "regression")
+SUITES = ("health", "smoke", "basb", "security", "regression")
 BLOCKING = ("fail", "error")
 NOT_EVALUATED = "not evaluated"
 
