@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import REPO, Gate
+from tests.conftest import GOOD_SERVER, REPO, Gate
 
 SERVICES = REPO / "fixtures" / "services"
 SEED_VAULT = REPO / "fixtures" / "sample-vault"
@@ -51,3 +51,20 @@ def test_capture_suite_fails_a_broken_capture_service(gate: Gate, pytester: pyte
     outcomes = {(c["id"], c["service"]): c["outcome"] for c in checks}
     assert outcomes[("basb.capture.front_matter", "broken")] == "fail"
     assert outcomes[("basb.capture.front_matter", "real")] == "pass"
+
+
+def test_role_contract_catches_a_service_without_the_role_tools(gate: Gate) -> None:
+    """A service that claims a role but lacks its contract's tools fails basb.contract."""
+    gate.write(f"""
+    version: 1
+    environments:
+      t:
+        services:
+          impostor:
+            role: search
+            transport: stdio
+            command: ["python", "{GOOD_SERVER}"]
+    """)
+    result = gate.run("-k", "test_role_contract", "-v")
+    result.stdout.fnmatch_lines(["*test_role_contract?impostor? FAILED*"])
+    result.stdout.fnmatch_lines(["*search contract: tool search missing; tool backlinks missing*"])

@@ -1,0 +1,17 @@
+"""Every service with a BASB role offers its role's contract (schemas/basb/<role>.json)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_basb.checks.contract import contract_conformance
+from pytest_basb.harness import ServiceUnderTest
+
+pytestmark = [pytest.mark.smoke]
+
+
+@pytest.mark.basb_check("basb.contract")
+def test_role_contract(basb_service: ServiceUnderTest) -> None:
+    role = basb_service.config.role
+    tools = basb_service.session.tools() if role is not None else []
+    basb_service.judge(contract_conformance(basb_service.id, role, tools))
