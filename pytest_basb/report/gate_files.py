@@ -1,110 +1,247 @@
-"""gate.json, gate.md and the terminal table, written atomically and deterministically."""
+"""gate.json, gate.md and the terminal table, written atomically and deterministically.
+
+Everything is sorted (services by id, checks by (service, id, nodeid), evidence keys) so two runs
+with the same results give byte-identical files apart from the timestamps.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.report.verdict import SUITES, GateReport, ServiceSummary
+from pytest_basb.report.gate import NOT_EVALUATED, SUITES, GateReport, ServiceResult, plural, suite_of
+from pytest_basb.results import CheckResult
+
+STATUS_ICON = {"pass": "✅", "fail": "❌", NOT_EVALUATED: "⚪"}
+MESSAGE_LIMIT = 300  # characters of a check message shown in Markdown; gate.json keeps all of it
+
+
+# --- gate.json ----------------------------------------------------------------------------------
 
 
 def gate_dict(report: GateReport) -> dict[str, Any]:
+    """The gate.json document (schema: pytest_basb/schemas/gate-report.schema.json)."""
     return {
         "version": 1,
         "environment": report.environment,
         "verdict": report.verdict,
         "started_at": report.started_at.isoformat(timespec="seconds"),
         "finished_at": report.finished_at.isoformat(timespec="seconds"),
-        "duration_s": round((report.finished_at - report.started_at).total_seconds(), 3),
+        "duration_s": report.duration_s,
+        "ci_ok": report.ci_ok,
         "summary": report.summary,
-        "services": [
-            {
-                "id": s.id,
-                "status": s.status,
-                "server": {"name": s.server_name, "version": s.server_version},
-                "protocol_version": s.protocol_version,
-                "counts": s.counts,
-            }
-            for s in report.services
-        ],
-        "checks": [{k: v for k, v in c.to_dict().items() if k != "environment"} for c in report.checks],
-        "gate": [{"item": g.item, "status": g.status, "evidence": g.evidence} for g in report.gate],
+        "services": [_service_dict(s) for s in report.services],
+        "checks": [_check_dict(c) for c in report.checks],
+        "gate": [{"item": g.item, "status": g.status, "evidence": list(g.evidence)} for g in report.gate],
     }
 
 
+def _service_dict(service: ServiceResult) -> dict[str, Any]:
+    s = service.summary
+    return {
+        "id": s.id,
+        "status": service.status,
+        "role": s.role,
+        "transport": s.transport,
+        "server": {"name": s.server_name, "version": s.server_version},
+        "protocol_version": s.protocol_version,
+        "counts": {suite: dict(counts) for suite, counts in service.counts.items()},
+    }
+
+
+def _check_dict(check: CheckResult) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "service": check.service,
+        "outcome": check.outcome,
+        "severity": check.severity,
+        "duration_s": check.duration_s,
+        "message": check.message,
+        "evidence": _sorted_json(check.evidence),
+        "nodeid": check.nodeid,
+    }
+
+
+def _sorted_json(value: Any) -> Any:
+    """JSON-safe copy with mapping keys sorted (evidence order depends on the check's code path)."""
+    if isinstance(value, Mapping):
+        return {str(k): _sorted_json(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [_sorted_json(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
 def write_gate_json(report: GateReport, path: Path) -> Path:
-    return atomic_write(path, json.dumps(gate_dict(report), indent=2, sort_keys=False, default=str) + "\n")
+    return atomic_write(path, json.dumps(gate_dict(report), indent=2, ensure_ascii=False) + "\n")
+
+
+# --- gate.md ------------------------------------------------------------------------------------
 
 
 def write_gate_md(report: GateReport, path: Path) -> Path:
+    return atomic_write(path, "\n".join(gate_md_lines(report)) + "\n")
+
+
+def gate_md_lines(report: GateReport) -> list[str]:
+    return [
+        *_md_header(report),
+        *_md_gate_table(report),
+        *_md_service_table(report),
+        *_md_check_list("Failures", report.failures),
+        *_md_check_list("Warnings", report.warnings),
+    ]
+
+
+def _md_header(report: GateReport) -> list[str]:
+    s = report.summary
+    counts = ", ".join(f"{s[o]} {o}" for o in s)
+    return [
+        f"# BASB quality gate — {inline_code(report.environment)}",
+        "",
+        f"**Verdict: {STATUS_ICON[report.verdict]} {report.verdict.upper()}**",
+        "",
+        f"- Run: {report.started_at.isoformat(timespec='seconds')} → "
+        f"{report.finished_at.isoformat(timespec='seconds')} ({report.duration_s:g} s)",
+        f"- Checks: {len(report.checks)} ({counts})",
+        "",
+    ]
+
+
+def _md_gate_table(report: GateReport) -> list[str]:
+    lines = ["## Quality gate", "", "| Item | Status | Evidence |", "|---|---|---|"]
+    for g in report.gate:
+        evidence = "<br>".join(table_text(e) for e in g.evidence) or "—"
+        lines.append(f"| {g.item} | {STATUS_ICON[g.status]} {g.status} | {evidence} |")
+    return [*lines, ""]
+
+
+def _md_service_table(report: GateReport) -> list[str]:
+    suites = report_suites(report)
     lines = [
-        f"# BASB quality gate — {report.environment}",
+        "## Services",
         "",
-        f"**Verdict: {report.verdict.upper()}** — {report.finished_at:%Y-%m-%d %H:%M:%S %Z}".rstrip(),
+        "Suite cells: passed / failed (errors included) / warnings; — when the suite did not run.",
         "",
-        "| Quality gate item | Status | Evidence |",
-        "|---|---|---|",
+        "| Service | Status | Role | Transport | Server | Protocol | " + " | ".join(suites) + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(suites),
     ]
-    lines += [f"| {g.item} | {g.status} | {md_cell('; '.join(g.evidence))} |" for g in report.gate]
-    lines += [
-        "",
-        "| Service | Status | Server | Protocol | " + " | ".join(SUITES) + " |",
-        "|---|---|---|---|" + "---|" * len(SUITES),
-    ]
-    for s in report.services:
-        server = f"{s.server_name or '?'} {s.server_version or ''}".strip()
-        suites = " | ".join(suite_cell(s, suite) for suite in SUITES)
-        lines.append(f"| {s.id} | {s.status} | {md_cell(server)} | {s.protocol_version or '—'} | {suites} |")
-    if report.failures:
-        lines += ["", "## Failures", ""]
-        lines += [f"- `{c.id}` on **{c.service}**: {md_cell(c.message or c.outcome)}" for c in report.failures]
-    return atomic_write(path, "\n".join(lines) + "\n")
+    for service in report.services:
+        s = service.summary
+        server = " ".join(v for v in (s.server_name, s.server_version) if v)
+        cells = [
+            inline_code(s.id),
+            f"{STATUS_ICON[service.status]} {service.status}",
+            table_text(s.role or "—"),
+            table_text(s.transport or "—"),
+            table_text(server or "—"),
+            table_text(s.protocol_version or "—"),
+            *(suite_cell(service, suite) for suite in suites),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
-def suite_cell(service: ServiceSummary, suite: str) -> str:
-    counts = service.counts.get(suite)
+def report_suites(report: GateReport) -> list[str]:
+    """The four standard suites, then any other suite that ran (e.g. basb role suites)."""
+    extra = sorted({suite_of(c.id) for c in report.checks} - set(SUITES))
+    return [*SUITES, *extra]
+
+
+def suite_cell(service: ServiceResult, suite: str) -> str:
+    counts = service.suite_counts(suite)
     if not counts:
         return "—"
-    parts = [f"{counts[o]} {o}" for o in ("pass", "fail", "error", "warn") if counts.get(o)]
-    return ", ".join(parts) or "skipped"
+    if set(counts) == {"skip"}:
+        return "skipped"
+    failed = counts.get("fail", 0) + counts.get("error", 0)
+    return f"{counts.get('pass', 0)} / {failed} / {counts.get('warn', 0)}"
+
+
+def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
+    if not checks:
+        return []
+    lines = [f"## {title}", ""]
+    for c in checks:
+        message = inline_code(c.message) if c.message else "(no message)"
+        lines.append(f"- {inline_code(c.id)} on {inline_code(c.service)} ({c.outcome}): {message}")
+    return [*lines, ""]
+
+
+# --- terminal -----------------------------------------------------------------------------------
 
 
 def terminal_table(report: GateReport) -> list[str]:
-    width = max([len(s.id) for s in report.services] + [7])
+    """Short lines for pytest's terminal summary: one per service, then the verdict."""
+    width = max([len(s.id) for s in report.services] + [len("service")])
     lines = [f"{'service':<{width}}  " + "  ".join(f"{suite:<10}" for suite in SUITES)]
-    for s in report.services:
-        cells = []
-        for suite in SUITES:
-            counts = s.counts.get(suite, {})
-            if not counts:
-                cells.append("—")
-            elif counts.get("fail") or counts.get("error"):
-                cells.append("FAIL")
-            elif counts.get("warn"):
-                cells.append("pass(warn)")
-            else:
-                cells.append("pass")
-        lines.append(f"{s.id:<{width}}  " + "  ".join(f"{c:<10}" for c in cells))
-    lines.append(f"verdict: {report.verdict.upper()} ({report.environment})")
+    for service in report.services:
+        cells = "  ".join(f"{_terminal_status(service, suite):<10}" for suite in SUITES)
+        lines.append(f"{service.id:<{width}}  {cells}".rstrip())
+    gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
+    lines.append(
+        f"verdict: {report.verdict.upper()} ({report.environment}) — "
+        f"{plural(len(report.failures), 'failing check')}; gate items: {gate}"
+    )
     return lines
 
 
-def md_cell(text: str) -> str:
-    """Text safe inside a Markdown table cell (and inert in Obsidian)."""
-    text = " ".join(text.split()).replace("|", "\\|")
-    return f"`{text}`" if any(t in text for t in ("[[", "#", "$", "%%", "==", "<")) else text
+def _terminal_status(service: ServiceResult, suite: str) -> str:
+    counts = service.suite_counts(suite)
+    if not counts:
+        return "—"
+    if counts.get("fail") or counts.get("error"):
+        return "FAIL"
+    if counts.get("warn"):
+        return "pass(warn)"
+    if counts.get("pass"):
+        return "pass"
+    return "skip"
+
+
+# --- Markdown safety and atomic writes (shared with the Obsidian writers) --------------------------
+
+_BACKTICKS = re.compile(r"`+")
+
+
+def inline_code(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` on one line as an inline code span, so Markdown and Obsidian show it verbatim.
+
+    Inside a code span `[[x]]`, `#tag`, `$math$`, `%%comment%%`, `==mark==` and `<tag>` are inert.
+    """
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    if not flat:
+        return "—"
+    fence = "`" * (max((len(m) for m in _BACKTICKS.findall(flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def table_text(text: str) -> str:
+    """Text for a Markdown table cell: plain if harmless, else a code span; pipes escaped."""
+    flat = " ".join(text.split())
+    if re.fullmatch(r"[\w .,:;@/+()'→-]*", flat):
+        return flat.replace("|", "\\|")
+    return inline_code(flat).replace("|", "\\|")
 
 
 def atomic_write(path: Path, text: str) -> Path:
     """Write via a temporary file in the same folder, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

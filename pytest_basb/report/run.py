@@ -1,29 +1,71 @@
-"""Controller side, at session end: build the gate and write every report of the run."""
+"""Controller side, at session end: build the gate and write every report of the run.
+
+gate.json and gate.md always; the Obsidian daily log when the environment (or --basb-vault) names
+a vault; Allure's environment and categories files when --alluredir is given.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
-from pytest_basb.report.verdict import build_gate
 from pytest_basb.state import BasbState
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
-    assert state.environment is not None
+    environment = state.environment
+    assert environment is not None
+    runbooks_dir = config.rootpath / "docs" / "runbooks"
     report = build_gate(
         list(state.results.values()),
-        environment=state.environment.name,
-        service_ids=sorted({r.service for r in state.results.values()}),
+        environment=environment.name,
+        services=[ServiceSummary(s.id, role=s.role, transport=s.transport) for s in environment.services],
         started_at=state.started_at or datetime.now(UTC),
         finished_at=datetime.now(UTC),
-        runbooks_dir=config.rootpath / "docs" / "runbooks",
+        runbooks_dir=runbooks_dir if runbooks_dir.is_dir() else None,
+        ci_ok=None,  # the pipeline records the gate's own exit status; this run cannot judge itself
     )
     report_dir = state.options.report_dir
     state.report_paths = [
         write_gate_json(report, report_dir / "gate.json"),
         write_gate_md(report, report_dir / "gate.md"),
     ]
+    notes: list[str] = []
+    vault = state.options.vault or environment.vault
+    if vault is not None:
+        notes.append(_daily_log(report, state, vault, runbooks_dir))
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if alluredir:
+        _allure_files(report, state, Path(alluredir))
     state.verdict = report.verdict
-    state.terminal_lines = [*terminal_table(report), *(f"report: {p}" for p in state.report_paths)]
+    state.terminal_lines = [
+        *terminal_table(report),
+        *(f"report: {path}" for path in state.report_paths),
+        *(note for note in notes if note),
+    ]
+
+
+def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path) -> str:
+    from pytest_basb.report.obsidian import write_daily_log
+
+    vault.mkdir(parents=True, exist_ok=True)
+    try:
+        path = write_daily_log(report, vault=vault, report_paths=state.report_paths, runbooks_dir=runbooks_dir)
+    except OSError as exc:
+        return f"Obsidian log not written: {state.redactor.text(str(exc))}"
+    state.report_paths.append(path)
+    return ""
+
+
+def _allure_files(report: GateReport, state: BasbState, alluredir: Path) -> None:
+    from pytest_basb.report.allure_files import write_allure_environment
+
+    write_allure_environment(
+        alluredir,
+        environment=report.environment,
+        services=[s.summary for s in report.services],
+        redact=state.redactor.text,
+    )

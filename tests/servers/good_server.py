@@ -99,9 +99,7 @@ class BearerGate:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     transport = parser.add_mutually_exclusive_group()
     transport.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP at /mcp")
     transport.add_argument("--sse", type=int, metavar="PORT", help="SSE at /sse")

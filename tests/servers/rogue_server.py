@@ -122,9 +122,7 @@ def result_for(mode: str, method: str, params: dict[str, Any]) -> dict[str, Any]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=MODES, default="ok")
     parser.add_argument("--pid-file", metavar="PATH")
     parser.add_argument("--linger", action="store_true")
@@ -136,9 +134,7 @@ def main() -> int:
     if mode == "spawn-child":
         import subprocess  # only here: keeps start-up fast
 
-        pids.append(
-            subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).pid
-        )
+        pids.append(subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).pid)
     if args.pid_file:
         with open(args.pid_file, "w") as f:
             f.write("".join(f"{pid}\n" for pid in pids))

@@ -1,0 +1,291 @@
+"""The quality-gate verdict: per-service status and the brief's six gate items, from check results.
+
+Pure data in, pure data out: no pytest, no MCP, no file writing (only the runbook look-up reads the
+file system). An item without evidence in this run is "not evaluated" — the gate never claims a
+"pass" it did not observe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pytest_basb.results import OUTCOMES, CheckResult
+
+# The suites every report shows, in this order; other suites (basb.*, monitoring.*) are counted too.
+SUITES: tuple[str, ...] = ("health", "smoke", "basb", "security", "regression")
+BLOCKING: frozenset[str] = frozenset({"fail", "error"})
+NOT_EVALUATED: Final = "not evaluated"
+
+Verdict = Literal["pass", "fail"]
+Status = Literal["pass", "fail", "not evaluated"]
+
+# The brief's Quality Gate items, in the brief's order.
+DEPLOYED = "All services are successfully deployed and accessible"
+CI_CD = "CI/CD pipelines are functioning without failed jobs"
+MONITORING = "Monitoring and alerting systems provide accurate real-time data"
+ACCESSIBILITY = "Basic accessibility tests for all services have passed"
+INCIDENT = "Incident response protocols are in place and tested"
+SECURITY = "Security compliance checks are performed and documented"
+GATE_ITEMS: tuple[str, ...] = (DEPLOYED, CI_CD, MONITORING, ACCESSIBILITY, INCIDENT, SECURITY)
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    """What the plugin knows about a service: inventory facts plus what its handshake reported."""
+
+    id: str
+    role: str | None = None
+    transport: str | None = None
+    server_name: str | None = None
+    server_version: str | None = None
+    protocol_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceResult:
+    """One service in the report: its summary, its status and outcome counts per suite."""
+
+    summary: ServiceSummary
+    status: Status  # "not evaluated" only when none of its checks ran (all skipped or none)
+    counts: Mapping[str, Mapping[str, int]]  # suite -> outcome -> n (non-zero only)
+
+    @property
+    def id(self) -> str:
+        return self.summary.id
+
+    def suite_counts(self, suite: str) -> dict[str, int]:
+        return dict(self.counts.get(suite, {}))
+
+
+@dataclass(frozen=True)
+class GateItem:
+    item: str
+    status: Status
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GateReport:
+    environment: str
+    verdict: Verdict
+    started_at: datetime
+    finished_at: datetime
+    services: tuple[ServiceResult, ...]  # sorted by id
+    checks: tuple[CheckResult, ...]  # sorted by (service, id, nodeid)
+    gate: tuple[GateItem, ...]  # the brief's order
+    ci_ok: bool | None = None
+    runbooks_dir: Path | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Outcome -> number of checks, every outcome present (zeros included)."""
+        counts = Counter(c.outcome for c in self.checks)
+        return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.outcome in BLOCKING)
+
+    @property
+    def warnings(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.outcome == "warn")
+
+    def planned(self) -> dict[str, int]:
+        """Suite -> checks collected for it in this run (skips included), suites sorted."""
+        counts = Counter(suite_of(c.id) for c in self.checks)
+        return dict(sorted(counts.items()))
+
+    def suite_totals(self, suite: str) -> dict[str, int]:
+        """Outcome -> n for one suite over every service, every outcome present."""
+        counts = Counter(c.outcome for c in self.checks if suite_of(c.id) == suite)
+        return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
+
+
+def suite_of(check_id: str) -> str:
+    return check_id.split(".", 1)[0]
+
+
+def plural(n: int, word: str) -> str:
+    """`1 check`, `2 checks` (reports are read by people)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def build_gate(
+    results: Sequence[CheckResult],
+    *,
+    environment: str,
+    services: Sequence[ServiceSummary],
+    started_at: datetime,
+    finished_at: datetime,
+    runbooks_dir: Path | None,
+    ci_ok: bool | None,
+) -> GateReport:
+    """Judge one run: service status, overall verdict and the six quality-gate items."""
+    checks = tuple(sorted(results, key=lambda c: (c.service, c.id, c.nodeid)))
+    known = {s.id: s for s in services}
+    # A result for a service the caller did not list is still reported, never dropped.
+    for service_id in sorted({c.service for c in checks} - known.keys()):
+        known[service_id] = ServiceSummary(id=service_id)
+    service_results = tuple(
+        _service_result(known[sid], [c for c in checks if c.service == sid]) for sid in sorted(known)
+    )
+    failing = any(s.status == "fail" for s in service_results) or any(c.outcome in BLOCKING for c in checks)
+    verdict: Verdict = "fail" if failing else "pass"
+    service_ids = [s.id for s in service_results]
+    gate = tuple(_JUDGES[item](checks, service_ids, runbooks_dir, ci_ok) for item in GATE_ITEMS)
+    return GateReport(
+        environment=environment,
+        verdict=verdict,
+        started_at=started_at,
+        finished_at=finished_at,
+        services=service_results,
+        checks=checks,
+        gate=gate,
+        ci_ok=ci_ok,
+        runbooks_dir=runbooks_dir,
+    )
+
+
+def _service_result(summary: ServiceSummary, checks: Sequence[CheckResult]) -> ServiceResult:
+    counts: dict[str, Counter[str]] = {}
+    for check in checks:
+        counts.setdefault(suite_of(check.id), Counter())[check.outcome] += 1
+    status: Status
+    if any(c.outcome in BLOCKING for c in checks):
+        status = "fail"
+    elif any(c.outcome in ("pass", "warn") for c in checks):
+        status = "pass"
+    else:
+        status = NOT_EVALUATED  # listed but nothing ran against it (deselected, all skipped)
+    return ServiceResult(
+        summary=_with_handshake_facts(summary, checks),
+        status=status,
+        counts={suite: dict(sorted(c.items())) for suite, c in sorted(counts.items())},
+    )
+
+
+def _with_handshake_facts(summary: ServiceSummary, checks: Sequence[CheckResult]) -> ServiceSummary:
+    """Fill server name/version and protocol version from the handshake evidence when not given."""
+    handshake = next((c for c in checks if c.id == "health.handshake"), None)
+    if handshake is None:
+        return summary
+    server: Any = handshake.evidence.get("server")
+    server = server if isinstance(server, Mapping) else {}
+    protocol = handshake.evidence.get("protocol_version")
+    return dataclasses.replace(
+        summary,
+        server_name=summary.server_name or _str_or_none(server.get("name")),
+        server_version=summary.server_version or _str_or_none(server.get("version")),
+        protocol_version=summary.protocol_version or _str_or_none(protocol),
+    )
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- the six gate items -------------------------------------------------------------------------
+
+_Judge = Callable[[Sequence[CheckResult], Sequence[str], Path | None, bool | None], GateItem]
+
+
+def _ran(checks: Sequence[CheckResult], prefixes: tuple[str, ...]) -> list[CheckResult]:
+    """Checks with one of the id prefixes that actually ran (a skip is no evidence)."""
+    return [c for c in checks if c.id.startswith(prefixes) and c.outcome != "skip"]
+
+
+def _failed_lines(checks: Sequence[CheckResult]) -> list[str]:
+    return [f"{c.id} on {c.service}: {c.outcome}" for c in checks if c.outcome in BLOCKING]
+
+
+def _every_service(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckResult], ids: Sequence[str]) -> GateItem:
+    """Pass only when every service has evidence with these prefixes and none of it fails."""
+    ran = _ran(checks, prefixes)
+    label = " + ".join(f"{p}*" for p in prefixes)
+    failed = _failed_lines(ran)
+    covered = {c.service for c in ran}
+    missing = [sid for sid in ids if sid not in covered]
+    evidence = [f"{label}: {plural(len(ran), 'check')} on {len(covered)}/{len(ids)} services, {len(failed)} failing"]
+    evidence += failed
+    if missing:
+        evidence.append(f"no {label} checks ran for: {', '.join(missing)}")
+    if failed:
+        return GateItem(item, "fail", tuple(evidence))
+    if missing or not ids:
+        return GateItem(item, NOT_EVALUATED, tuple(evidence))
+    return GateItem(item, "pass", tuple(evidence))
+
+
+def _any_evidence(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckResult]) -> GateItem:
+    """Pass when at least one check with these prefixes ran and none failed."""
+    ran = _ran(checks, prefixes)
+    label = " or ".join(f"{p}*" for p in prefixes)
+    if not ran:
+        return GateItem(item, NOT_EVALUATED, (f"no {label} checks ran",))
+    failed = _failed_lines(ran)
+    services = sorted({c.service for c in ran})
+    evidence = (f"{label}: {plural(len(ran), 'check')} on {', '.join(services)}, {len(failed)} failing", *failed)
+    return GateItem(item, "fail" if failed else "pass", evidence)
+
+
+def _deployed(checks: Sequence[CheckResult], ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+    return _every_service(DEPLOYED, ("health.",), checks, ids)
+
+
+def _accessibility(checks: Sequence[CheckResult], ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+    return _every_service(ACCESSIBILITY, ("health.", "smoke."), checks, ids)
+
+
+def _monitoring(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+    return _any_evidence(MONITORING, ("health.http_health", "monitoring."), checks)
+
+
+def _security(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+    return _any_evidence(SECURITY, ("security.",), checks)
+
+
+def _ci(_checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Path | None, ci_ok: bool | None) -> GateItem:
+    if ci_ok is None:
+        return GateItem(CI_CD, NOT_EVALUATED, ("no CI pipeline status given to this run",))
+    if ci_ok:
+        return GateItem(CI_CD, "pass", ("CI pipeline reported no failed jobs",))
+    return GateItem(CI_CD, "fail", ("CI pipeline reported failed jobs",))
+
+
+def _incident(checks: Sequence[CheckResult], _ids: Sequence[str], runbooks: Path | None, _ci: bool | None) -> GateItem:
+    """A runbook `<runbooks_dir>/<check-id>.md` must exist for every failing check id."""
+    if runbooks is None:
+        return GateItem(INCIDENT, NOT_EVALUATED, ("no runbooks directory configured",))
+    if not runbooks.is_dir():
+        return GateItem(INCIDENT, NOT_EVALUATED, (f"runbooks directory not found: {runbooks}",))
+    failing = sorted({c.id for c in checks if c.outcome in BLOCKING})
+    if not failing:
+        return GateItem(INCIDENT, "pass", (f"no failing checks; runbooks in {runbooks}",))
+    missing = [cid for cid in failing if not runbook_path(runbooks, cid).is_file()]
+    if missing:
+        return GateItem(INCIDENT, "fail", tuple(f"missing runbook: {runbook_path(runbooks, cid)}" for cid in missing))
+    return GateItem(INCIDENT, "pass", tuple(f"runbook: {runbook_path(runbooks, cid)}" for cid in failing))
+
+
+def runbook_path(runbooks_dir: Path, check_id: str) -> Path:
+    return runbooks_dir / f"{check_id}.md"
+
+
+_JUDGES: dict[str, _Judge] = {
+    DEPLOYED: _deployed,
+    CI_CD: _ci,
+    MONITORING: _monitoring,
+    ACCESSIBILITY: _accessibility,
+    INCIDENT: _incident,
+    SECURITY: _security,
+}
