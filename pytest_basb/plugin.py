@@ -178,6 +178,21 @@ class _XdistHooks:
         if self.state.throwaway_vault is not None:
             node.workerinput["basb_vault"] = str(self.state.throwaway_vault)
 
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        """A worker died inside a check: record it as an error, so the gate cannot miss it."""
+        service = _service_in_nodeid(crashitem)
+        if service is None or not self.state.active:
+            return
+        result = CheckResult(
+            id="worker.crash",
+            service=service,
+            outcome="error",
+            message=f"the test process crashed while running {crashitem.split('::')[-1]}",
+            environment=_env_name(self.state),
+            nodeid=crashitem,
+        )
+        report.user_properties.append((RESULT_PROPERTY, result.to_json()))
+
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Runs on the controller before any test is scheduled, so services are up in time.
         _launch_services(self.state, {_service_in_nodeid(nodeid) for nodeid in ids})
