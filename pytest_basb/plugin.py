@@ -300,7 +300,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if result is not None and report.when == "call" and report.failed:
         _attach_evidence(item, state, result)
     if result is not None:
-        report.user_properties.append(("basb_check", result.id))
+        # On the item too: junitxml writes the properties of the teardown report, made later.
+        if ("basb_check", result.id) not in item.user_properties:
+            item.user_properties.append(("basb_check", result.id))
         report.user_properties.append((RESULT_PROPERTY, result.to_json()))
     return report
 
