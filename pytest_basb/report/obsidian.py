@@ -421,9 +421,14 @@ def write_daily_log(
 
 def daily_skeleton(day: date) -> list[str]:
     """The brief's daily template headings, in order, with nothing under them yet."""
-    lines = [f"# BASB DevOps Log - {day.isoformat()}"]
+    return skeleton(f"# BASB DevOps Log - {day.isoformat()}", DAILY_SECTIONS)
+
+
+def skeleton(title: str, sections: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """A note of `title` and the sections' headings (each once, in order) with nothing under them."""
+    lines = [title]
     seen: set[str] = set()
-    for _key, heading_path in DAILY_SECTIONS:
+    for _key, heading_path in sections:
         for heading in heading_path:
             if heading not in seen:
                 seen.add(heading)

@@ -24,6 +24,7 @@ from pytest_basb.report.obsidian import (
     insert_block,
     read_daily_log,
     section_end,
+    skeleton,
     unfenced_indexes,
     update_front_matter,
 )
@@ -110,14 +111,7 @@ def write_weekly_summary(vault: Path, *, iso_year: int, iso_week: int, log_dir: 
 
 
 def weekly_skeleton(iso_year: int, iso_week: int) -> list[str]:
-    lines = [f"# BASB DevOps Weekly Summary - Week {iso_week} {iso_year}"]
-    seen: set[str] = set()
-    for _key, heading_path in WEEKLY_SECTIONS:
-        for heading in heading_path:
-            if heading not in seen:
-                seen.add(heading)
-                lines += ["", heading]
-    return lines
+    return skeleton(f"# BASB DevOps Weekly Summary - Week {iso_week} {iso_year}", WEEKLY_SECTIONS)
 
 
 def replace_region(lines: list[str], key: str, content: Sequence[str], heading_path: tuple[str, ...]) -> None:
