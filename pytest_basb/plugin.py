@@ -30,7 +30,6 @@ from pytest_basb.redaction import Redactor
 from pytest_basb.results import RESULT_PROPERTY, CheckResult
 from pytest_basb.state import RESULT_KEY, STATE_KEY, BasbState, Options
 from pytest_basb.targets import TARGETS
-from pytest_basb.targets.base import TargetError
 
 __all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
 
@@ -229,12 +228,10 @@ def _launch_services(state: BasbState, wanted: set[str | None]) -> None:
 
     if state.launcher is None:
         state.launcher = Launcher(state.redactor)
-    for service in pending:
-        state.launched.add(service.id)
-        try:
-            state.launcher.start([service])
-        except TargetError as exc:
-            state.launch_errors[service.id] = state.redactor.text(str(exc))
+    state.launched.update(s.id for s in pending)
+    errors = state.launcher.start(pending)
+    state.launch_errors.update({sid: state.redactor.text(why) for sid, why in errors.items()})
+    state.launch_ready_s.update(state.launcher.ready_s)
     state.publish_launch_errors()
 
 

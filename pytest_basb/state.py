@@ -40,6 +40,7 @@ class BasbState:
     run_dir: Path | None = None
     throwaway_vault: Path | None = None
     launched: set[str] = field(default_factory=set)
+    launch_ready_s: dict[str, float] = field(default_factory=dict)  # seconds until it answered MCP
     launcher: Launcher | None = None
     # service id -> why its `launch` failed; its checks fail with this instead of connecting.
     launch_errors: dict[str, str] = field(default_factory=dict)

@@ -244,3 +244,29 @@ def test_listing_follows_pagination_and_expect_schema_is_enforced(gate: Gate) ->
     assert call["outcome"] == "fail"
     assert "expect.schema" in call["message"]
     assert data["verdict"] == "fail"
+
+
+def test_a_launch_that_fails_fails_only_that_service(gate: Gate, tmp_path: Path) -> None:
+    crasher = tmp_path / "crasher.py"
+    crasher.write_text("import sys\nprint('port already in use, giving up', file=sys.stderr)\nsys.exit(7)\n")
+    port = free_port()
+    gate.write(f"""
+    version: 1
+    environments:
+      t:
+        services:
+          kit: {{transport: stdio, command: ["python", "{GOOD_SERVER}"]}}
+          broken:
+            transport: streamable-http
+            url: http://127.0.0.1:{port}/mcp
+            launch: ["python", "{crasher}"]
+    """)
+    result = gate.run("-m", "health", "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    data = json.loads((gate.report_dir / "gate.json").read_text())
+    handshakes = {c["service"]: c for c in data["checks"] if c["id"] == "health.handshake"}
+    assert handshakes["kit"]["outcome"] == "pass"
+    broken = handshakes["broken"]
+    assert broken["outcome"] == "fail"
+    assert "exited with code 7" in broken["message"]
+    assert "port already in use" in broken["message"]

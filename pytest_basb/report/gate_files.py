@@ -78,8 +78,10 @@ def _sorted_json(value: Any) -> Any:
     return str(value)
 
 
-def write_gate_json(report: GateReport, path: Path) -> Path:
-    return atomic_write(path, json.dumps(gate_dict(report), indent=2, ensure_ascii=False) + "\n")
+def write_gate_json(report: GateReport, path: Path, *, extra: Mapping[str, Any] | None = None) -> Path:
+    """gate.json; `extra` adds run facts outside the gate itself (e.g. launch timings)."""
+    document = {**gate_dict(report), **(extra or {})}
+    return atomic_write(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 # --- gate.md ------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     )
     report_dir = state.options.report_dir
     state.report_paths = [
-        write_gate_json(report, report_dir / "gate.json"),
+        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state)),
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = []
@@ -46,6 +46,10 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
     ]
+
+
+def _run_facts(state: BasbState) -> dict[str, Any]:
+    return {"target": state.options.target, "launch_ready_s": dict(sorted(state.launch_ready_s.items()))}
 
 
 def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path) -> str:

@@ -29,6 +29,7 @@ class LaunchedProcess:
     service_id: str
     process: subprocess.Popen[bytes]
     log: IO[bytes]
+    spawned_at: float = field(default_factory=time.monotonic)
 
     def log_tail(self, redactor: Redactor, lines: int = 8) -> str:
         with contextlib.suppress(Exception):
@@ -45,15 +46,26 @@ class Launcher:
 
     redactor: Redactor
     processes: list[LaunchedProcess] = field(default_factory=list)
+    # service id -> seconds from spawn until its URL answered MCP
+    ready_s: dict[str, float] = field(default_factory=dict)
 
-    def start(self, services: Iterable[ServiceConfig], *, ready_timeout_s: float | None = None) -> None:
-        pending = [s for s in services if s.launch and s.url]
-        for service in pending:
-            self._spawn(service)
-        for service, launched in zip(pending, self.processes[-len(pending) :] if pending else [], strict=True):
-            self._wait_ready(service, launched, ready_timeout_s or max(service.timeout_s, 15.0))
+    def start(self, services: Iterable[ServiceConfig], *, ready_timeout_s: float | None = None) -> dict[str, str]:
+        """Spawn all, then wait for each (they start in parallel); returns service id -> why it failed."""
+        errors: dict[str, str] = {}
+        spawned: list[tuple[ServiceConfig, LaunchedProcess]] = []
+        for service in (s for s in services if s.launch and s.url):
+            try:
+                spawned.append((service, self._spawn(service)))
+            except TargetError as exc:
+                errors[service.id] = str(exc)
+        for service, launched in spawned:
+            try:
+                self._wait_ready(service, launched, ready_timeout_s or max(service.timeout_s, 15.0))
+            except TargetError as exc:
+                errors[service.id] = str(exc)
+        return errors
 
-    def _spawn(self, service: ServiceConfig) -> None:
+    def _spawn(self, service: ServiceConfig) -> LaunchedProcess:
         log = tempfile.TemporaryFile()
         env = {**os.environ, **service.env}
         try:
@@ -69,7 +81,9 @@ class Launcher:
         except OSError as exc:
             log.close()
             raise TargetError(f"{service.id}: launch failed: {exc.strerror or exc}") from None
-        self.processes.append(LaunchedProcess(service.id, process, log))
+        launched = LaunchedProcess(service.id, process, log)
+        self.processes.append(launched)
+        return launched
 
     def _wait_ready(self, service: ServiceConfig, launched: LaunchedProcess, timeout_s: float) -> None:
         import httpx
@@ -87,6 +101,7 @@ class Launcher:
                     )
                 answered, last = _answers_mcp(http, service.url, service.transport)
                 if answered:
+                    self.ready_s[service.id] = round(time.monotonic() - launched.spawned_at, 3)
                     return
                 time.sleep(_POLL_S)
         raise TargetError(
