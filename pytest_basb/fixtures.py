@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_basb.harness import DeclaredCall, ServiceUnderTest
-from pytest_basb.inventory import Environment
 from pytest_basb.state import STATE_KEY, BasbState
+
+if TYPE_CHECKING:  # imported inside the fixtures: loading the plugin stays cheap
+    from pytest_basb.harness import DeclaredCall, ServiceUnderTest
+    from pytest_basb.inventory import Environment
 
 
 def _state(request: pytest.FixtureRequest) -> BasbState:
@@ -32,6 +35,8 @@ def basb_service(request: pytest.FixtureRequest) -> ServiceUnderTest:
     """One service of the environment; tests using it run once per service (by role if marked)."""
     state = _state(request)
     assert state.environment is not None
+    from pytest_basb.harness import ServiceUnderTest
+
     service_id: str = request.param
     return ServiceUnderTest(state, state.environment.service(service_id), request.node)
 
@@ -41,6 +46,8 @@ def basb_declared_call(request: pytest.FixtureRequest) -> DeclaredCall:
     """One `smoke:` entry of one service from the inventory."""
     state = _state(request)
     assert state.environment is not None
+    from pytest_basb.harness import DeclaredCall, ServiceUnderTest
+
     service_id, index = request.param
     config = state.environment.service(service_id)
     return DeclaredCall(ServiceUnderTest(state, config, request.node), config.smoke[index], index)
@@ -58,6 +65,8 @@ def basb_vault(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def basb_service_for_role(request: pytest.FixtureRequest) -> Callable[[str], ServiceUnderTest | None]:
     """Look up another service of the environment by BASB role (for flows across roles)."""
+    from pytest_basb.harness import ServiceUnderTest
+
     state = _state(request)
     assert state.environment is not None
     environment = state.environment

@@ -24,7 +24,6 @@ from pytest_basb.fixtures import (
     basb_service_for_role,
     basb_vault,
 )
-from pytest_basb.inventory import InventoryError, load_environment, seed_vault_of
 from pytest_basb.mcp_data import ServiceError
 from pytest_basb.redaction import Redactor
 from pytest_basb.results import RESULT_PROPERTY, CheckResult
@@ -100,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
     if state.options.target == "containers":
         raise pytest.UsageError("--basb-target=containers is not available yet; use --basb-target=local or live")
+    from pytest_basb.inventory import InventoryError, seed_vault_of
+
     try:
         if worker_input is None:
             state.run_dir = Path(tempfile.mkdtemp(prefix="basb-run-"))
@@ -149,6 +150,8 @@ def _options(config: pytest.Config) -> Options:
 
 
 def _load(options: Options) -> Any:
+    from pytest_basb.inventory import InventoryError, load_environment
+
     assert options.env_name is not None
     try:
         return load_environment(options.inventory, options.env_name)
@@ -159,6 +162,8 @@ def _load(options: Options) -> Any:
 
 
 def _copy_seed_vault(seed: Path, run_dir: Path) -> Path:
+    from pytest_basb.inventory import InventoryError
+
     if not seed.is_dir():
         raise InventoryError(f"seed_vault {seed} is not a directory; fix `seed_vault` in the inventory.")
     target = run_dir / seed.name

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_basb.inventory import Environment
 from pytest_basb.redaction import Redactor
-from pytest_basb.results import CheckResult
-from pytest_basb.targets.base import Endpoint
 
 if TYPE_CHECKING:
     from pytest_basb.client import McpRuntime, ServiceSession
+    from pytest_basb.inventory import Environment
+    from pytest_basb.results import CheckResult
+    from pytest_basb.targets.base import Endpoint
     from pytest_basb.targets.local import Launcher
 
 
@@ -103,4 +103,4 @@ class BasbState:
 
 LAUNCH_ERRORS = "launch-errors.json"
 STATE_KEY = pytest.StashKey[BasbState]()
-RESULT_KEY = pytest.StashKey[CheckResult]()
+RESULT_KEY = pytest.StashKey["CheckResult"]()
