@@ -79,3 +79,24 @@ def test_a_crashed_worker_loses_nothing_of_the_others(gate: Gate) -> None:
     assert by_test["test_liveness[kit]"]["id"] == "worker.crash"
     assert by_test["test_handshake[kit]"]["outcome"] == "pass"
     assert data["verdict"] == "fail"
+
+
+def test_gate_json_of_a_real_run_matches_its_schema_and_not_evaluated_items(gate: Gate) -> None:
+    from jsonschema import Draft202012Validator
+
+    from pytest_basb.report.gate import GATE_ITEMS
+
+    gate.write(INVENTORY)
+    result = gate.run("-m", "health")
+    assert "deselected" in result.parseoutcomes()  # role suites: this inventory has no roles
+    data = json.loads((gate.report_dir / "gate.json").read_text())
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "gate-report.schema.json").read_text())
+    Draft202012Validator(schema).validate(data)
+    items = {g["item"]: g["status"] for g in data["gate"]}
+    assert set(items) == set(GATE_ITEMS)
+    # Only health ran: no security evidence, so that item is "not evaluated", never "pass".
+    security = next(name for name in items if name.startswith("Security"))
+    assert items[security] == "not evaluated"
+    md = (gate.report_dir / "gate.md").read_text()
+    assert "not evaluated" in md
+    result.stdout.fnmatch_lines(["*BASB quality gate*", "kit *pass*", "verdict: PASS*", "report: *gate.json"])
