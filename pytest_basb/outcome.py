@@ -1,0 +1,74 @@
+"""Turning a test's report into the `CheckResult` the gate counts (worker side)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_basb.mcp_data import ServiceError
+from pytest_basb.results import CheckResult
+from pytest_basb.state import RESULT_KEY, BasbState
+
+
+def result_for(
+    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None], state: BasbState
+) -> CheckResult | None:
+    marker = item.get_closest_marker("basb_check")
+    service_id = service_of(item)
+    if marker is None or service_id is None:
+        return None
+    if report.when != "call" and report.passed:
+        return None
+    judged = item.stash.get(RESULT_KEY, None)
+    if judged is not None and report.when == "call":
+        return CheckResult.from_dict({**judged.to_dict(), "duration_s": round(report.duration, 4)})
+    if report.skipped:
+        outcome, message = "skip", skip_reason(report)
+    elif call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
+        outcome, message = "fail", str(call.excinfo.value)
+    elif report.passed:
+        outcome, message = "pass", None
+    else:
+        outcome = (
+            "fail"
+            if report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
+            else "error"
+        )
+        message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else report.outcome
+    return CheckResult(
+        id=str(marker.args[0]),
+        service=service_id,
+        outcome=outcome,  # type: ignore[arg-type]
+        duration_s=round(report.duration, 4),
+        message=state.redactor.text(message) if message else None,
+        environment=state.environment.name if state.environment else "",
+        nodeid=item.nodeid,
+    )
+
+
+def service_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    value = callspec.params.get("basb_service")
+    if value is None and "basb_declared_call" in callspec.params:
+        declared = callspec.params["basb_declared_call"]
+        value = declared[0] if declared else None
+    return str(value) if value is not None else None
+
+
+def service_in_nodeid(nodeid: str) -> str | None:
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return None
+    return nodeid[nodeid.rindex("[") + 1 : -1].split(":", 1)[0]
+
+
+def role_unmatched(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("basb_service", "") is None
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)

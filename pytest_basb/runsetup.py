@@ -1,0 +1,88 @@
+"""Preparing a run: the throwaway vault, the resolved environment, launched services.
+
+The controller copies the seed vault and launches services; xdist workers receive the run folder
+through `workerinput` and only read what the controller prepared.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_basb.redaction import Redactor
+from pytest_basb.state import BasbState, Options
+
+VAULT_VARIABLE = "BASB_VAULT"
+
+
+def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -> None:
+    """Resolve the environment (after the vault copy, so ${BASB_VAULT} names the copy)."""
+    from pytest_basb.inventory import InventoryError, seed_vault_of
+
+    assert state.options.env_name is not None
+    try:
+        if worker_input is None:
+            state.run_dir = Path(tempfile.mkdtemp(prefix="basb-run-"))
+            seed = seed_vault_of(state.options.inventory, state.options.env_name)
+            if seed is not None:
+                state.throwaway_vault = _copy_seed_vault(seed, state.run_dir)
+        else:
+            state.run_dir = Path(worker_input["basb_run_dir"])
+            if "basb_vault" in worker_input:
+                state.throwaway_vault = Path(worker_input["basb_vault"])
+        if state.throwaway_vault is not None:
+            os.environ[VAULT_VARIABLE] = str(state.throwaway_vault)
+        environment = _load(state.options)
+    except InventoryError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state.environment = environment
+    state.redactor = Redactor(environment.secrets)
+    from pytest_basb.targets.live import endpoint_for
+
+    state.endpoints = {s.id: endpoint_for(s) for s in environment.services}
+
+
+def _load(options: Options) -> Any:
+    from pytest_basb.inventory import InventoryError, load_environment
+
+    assert options.env_name is not None
+    try:
+        return load_environment(options.inventory, options.env_name)
+    except InventoryError:
+        raise
+    except OSError as exc:
+        raise InventoryError(f"{options.inventory}: cannot read the inventory: {exc.strerror}") from None
+
+
+def _copy_seed_vault(seed: Path, run_dir: Path) -> Path:
+    from pytest_basb.inventory import InventoryError
+
+    if not seed.is_dir():
+        raise InventoryError(f"seed_vault {seed} is not a directory; fix `seed_vault` in the inventory.")
+    target = run_dir / seed.name
+    shutil.copytree(seed, target)
+    return target
+
+
+def launch_services(state: BasbState, wanted: set[str | None]) -> None:
+    """Start each `launch` service a collected check needs (controller only, once per run)."""
+    if not state.active or state.options.target == "live":
+        return
+    assert state.environment is not None
+    pending = [s for s in state.environment.services if s.launch and s.id in wanted and s.id not in state.launched]
+    if not pending:
+        return
+    from pytest_basb.targets.local import Launcher
+
+    if state.launcher is None:
+        state.launcher = Launcher(state.redactor)
+    state.launched.update(s.id for s in pending)
+    errors = state.launcher.start(pending)
+    state.launch_errors.update({sid: state.redactor.text(why) for sid, why in errors.items()})
+    state.launch_ready_s.update(state.launcher.ready_s)
+    state.publish_launch_errors()
