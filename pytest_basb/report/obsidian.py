@@ -11,25 +11,33 @@ Regions are append-only: a later run never rewrites an earlier region, and text 
 never touched, so a person's notes (and ticked tasks) survive every run. Only the front matter's
 own keys are rewritten; a person's other keys and comments there stay. Run facts for totals and the
 weekly summary ride as JSON on the `goals` start marker.
+
+The generic note editing (front matter, headings, sections, links) is in `note.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pytest_basb.report.gate import MONITORING, NOT_EVALUATED, SUITES, GateReport, plural, runbook_path, suite_of
 from pytest_basb.report.gate_files import STATUS_ICON, atomic_write, inline_code
+from pytest_basb.report.note import (
+    Note,
+    file_lock,
+    headings,
+    insert_block,
+    note_link,
+    section_end,
+    skeleton,
+    unfenced,
+    update_front_matter,
+)
 from pytest_basb.results import CheckResult
 
 DEFAULT_LOG_DIR = "agent-workspaces/DevOps/deply-notes"  # "deply" is the brief's spelling: keep it
@@ -48,8 +56,6 @@ DAILY_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 _MARKER = re.compile(r"^<!-- basb:run (\d+) ([a-z]+) (start|end)(?: (\{.*\}))? -->$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _INERT = re.compile(r"[\[\]#%=$<>`^|]")
 
@@ -149,138 +155,24 @@ def run_facts(report: GateReport, run: int, at: datetime) -> RunFacts:
     )
 
 
-# --- the note as text: front matter, fences, headings, markers -----------------------------------
+# --- run regions: the markers each run adds to the note ---------------------------------------------
 
 
-@dataclass
-class Note:
-    """A Markdown note split into front-matter lines (without the `---` lines) and body lines."""
-
-    front: list[str] | None
-    body: list[str]
-
-    @classmethod
-    def parse(cls, text: str) -> Note:
-        lines = text.splitlines()
-        if lines and lines[0].strip() == "---":
-            for i in range(1, len(lines)):
-                if lines[i].strip() in ("---", "..."):
-                    return cls(front=lines[1:i], body=lines[i + 1 :])
-        return cls(front=None, body=lines)
-
-    def render(self) -> str:
-        head = ["---", *(self.front or []), "---"] if self.front is not None else []
-        text = "\n".join([*head, *self.body]).rstrip("\n")
-        return text + "\n"
-
-    def front_matter(self) -> dict[str, Any] | None:
-        """The parsed front matter, or None when missing or not a YAML mapping."""
-        if self.front is None:
-            return None
-        try:
-            data = yaml.safe_load("\n".join(self.front))
-        except yaml.YAMLError:
-            return None
-        if data is None:
-            return {}
-        return data if isinstance(data, dict) else None
-
-    def runs(self) -> list[RunFacts]:
-        """Facts of every run region in the body, by run number (first marker wins)."""
-        found: dict[int, RunFacts] = {}
-        for line in unfenced(self.body):
-            match = _MARKER.match(line)
-            if match and match.group(3) == "start" and match.group(4):
-                facts = RunFacts.from_json(match.group(4))
-                if facts is not None and facts.run == int(match.group(1)):
-                    found.setdefault(facts.run, facts)
-        return [found[n] for n in sorted(found)]
-
-    def last_run_number(self) -> int:
-        numbers = [int(m.group(1)) for line in unfenced(self.body) if (m := _MARKER.match(line))]
-        return max(numbers, default=0)
+def runs_in(note: Note) -> list[RunFacts]:
+    """Facts of every run region in the body, by run number (first marker wins)."""
+    found: dict[int, RunFacts] = {}
+    for line in unfenced(note.body):
+        match = _MARKER.match(line)
+        if match and match.group(3) == "start" and match.group(4):
+            facts = RunFacts.from_json(match.group(4))
+            if facts is not None and facts.run == int(match.group(1)):
+                found.setdefault(facts.run, facts)
+    return [found[n] for n in sorted(found)]
 
 
-def unfenced(lines: Sequence[str]) -> Iterator[str]:
-    """The lines outside fenced code blocks (a heading or marker in a code block is just text)."""
-    for index in unfenced_indexes(lines):
-        yield lines[index]
-
-
-def unfenced_indexes(lines: Sequence[str]) -> Iterator[int]:
-    fence: str | None = None
-    for index, line in enumerate(lines):
-        match = _FENCE.match(line)
-        if fence is None:
-            if match:
-                fence = match.group(1)
-                continue
-            yield index
-        elif (
-            match
-            and match.group(1)[0] == fence[0]
-            and len(match.group(1)) >= len(fence)
-            and not line[match.end() :].strip()
-        ):
-            fence = None  # a closing fence: same character, at least as long, no info string
-
-
-def heading_key(text: str) -> str:
-    """Headings match on their letters and digits only: "🎯 Today's DevOps Goals" = "Todays DevOps Goals"."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
-def _headings(lines: Sequence[str]) -> list[tuple[int, int, str]]:
-    """(line index, level, key) of every heading outside code fences."""
-    found = []
-    for index in unfenced_indexes(lines):
-        match = _HEADING.match(lines[index])
-        if match:
-            found.append((index, len(match.group(1)), heading_key(match.group(2))))
-    return found
-
-
-def _split_heading(heading: str) -> tuple[int, str]:
-    hashes, _, text = heading.partition(" ")
-    return len(hashes), heading_key(text)
-
-
-def section_end(lines: list[str], path: tuple[str, ...]) -> int:
-    """Where new content for the section at `path` goes: the end of the section's own text.
-
-    That is just before the next heading of any level (a person's sub-heading keeps its text).
-    A heading a person deleted is added again at the end of its parent, so nothing is lost.
-    """
-    lo, hi = 0, len(lines)
-    for heading in path:
-        level, key = _split_heading(heading)
-        heads = [h for h in _headings(lines) if lo <= h[0] < hi]
-        own = next((h for h in heads if h[1] == level and h[2] == key), None)
-        if own is None:
-            at = _trim_back(lines, hi, lo)
-            lines[at:at] = ["", heading]
-            own_index = at + 1
-            hi += 2
-        else:
-            own_index = own[0]
-        # The section ends at the next heading of the same or a higher level, within the parent.
-        nxt = [h[0] for h in _headings(lines) if own_index < h[0] < hi and h[1] <= level]
-        lo, hi = own_index, min(nxt, default=hi)
-    subheads = [h[0] for h in _headings(lines) if lo < h[0] < hi]
-    return _trim_back(lines, min(subheads, default=hi), lo + 1)
-
-
-def _trim_back(lines: Sequence[str], at: int, floor: int) -> int:
-    while at > floor and not lines[at - 1].strip():
-        at -= 1
-    return at
-
-
-def insert_block(lines: list[str], at: int, block: Sequence[str]) -> None:
-    """Insert `block` at `at` with exactly one blank line around it."""
-    before = [""] if at > 0 and lines[at - 1].strip() else []
-    after = [""] if at < len(lines) and lines[at].strip() else []
-    lines[at:at] = [*before, *block, *after]
+def last_run_number(note: Note) -> int:
+    numbers = [int(m.group(1)) for line in unfenced(note.body) if (m := _MARKER.match(line))]
+    return max(numbers, default=0)
 
 
 def region(run: int, key: str, content: Sequence[str], data: str | None = None) -> list[str]:
@@ -289,63 +181,6 @@ def region(run: int, key: str, content: Sequence[str], data: str | None = None) 
 
 
 # --- front matter ----------------------------------------------------------------------------------
-
-
-def update_front_matter(note: Note, values: Mapping[str, Any]) -> None:
-    """Set our keys in the front matter and keep everything else a person wrote there.
-
-    Edits are line based (a key's line and its continuation lines are replaced), so comments and
-    other keys stay as written. If the result would not be valid YAML, a fresh front matter is
-    written and the old one is kept verbatim in the body.
-    """
-    if note.front is None:
-        note.front = _dump_lines(values)
-        return
-    original = list(note.front)
-    lines = list(original)
-    for key, value in values.items():
-        rendered = _dump_lines({key: value})
-        span = _key_span(lines, key)
-        if span is None:
-            lines.extend(rendered)
-        else:
-            lines[span[0] : span[1]] = rendered
-    note.front = lines
-    parsed = note.front_matter()
-    if parsed is None or any(parsed.get(k) != v for k, v in values.items()):
-        note.front = _dump_lines(values)
-        kept = ["", "> [!warning] The front matter below could not be updated and was replaced; kept verbatim:", ""]
-        # Right under the title (when there is one), where the person will see it.
-        at = next((i + 1 for i, level, _k in _headings(note.body) if level == 1), 0)
-        note.body[at:at] = [*kept, *_code_block(["---", *original, "---"], "yaml"), ""]
-
-
-def _dump_lines(values: Mapping[str, Any]) -> list[str]:
-    """One `key: value` block per key; lists of scalars in flow style (`tags: [devops, basb]`)."""
-    lines: list[str] = []
-    for key, value in values.items():
-        flow = None if isinstance(value, list) else False
-        text = yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, default_flow_style=flow, width=10**6)
-        lines += text.rstrip("\n").split("\n")
-    return lines
-
-
-def _key_span(lines: Sequence[str], key: str) -> tuple[int, int] | None:
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    for start, line in enumerate(lines):
-        if pattern.match(line):
-            end = start + 1
-            # Continuation: indented lines and a block list written flush left ("- item").
-            while end < len(lines) and (lines[end][:1] in (" ", "\t") or lines[end].startswith("-")):
-                end += 1
-            return start, end
-    return None
-
-
-def _code_block(lines: Sequence[str], info: str = "") -> list[str]:
-    longest = max((len(m) for line in lines for m in re.findall(r"`{3,}", line)), default=2)
-    fence = "`" * (longest + 1)
-    return [f"{fence}{info}", *lines, fence]
 
 
 def _merged_tags(existing: object) -> list[str]:
@@ -402,16 +237,16 @@ def write_daily_log(
     with file_lock(path):
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         note = Note.parse(text) if text.strip() else Note(front=None, body=daily_skeleton(at.date()))
-        if not any(level == 1 for _i, level, _k in _headings(note.body)):
+        if not any(level == 1 for _i, level, _k in headings(note.body)):
             note.body[0:0] = [daily_skeleton(at.date())[0], ""]  # a note a person started without a title
-        run = note.last_run_number() + 1
+        run = last_run_number(note) + 1
         facts = run_facts(report, run, at)
         ctx = _RunContext(report, facts, vault, list(report_paths), runbooks_dir)
         for key, heading_path in DAILY_SECTIONS:
             content = _SECTION_WRITERS[key](ctx)
             data = facts.to_json() if key == "goals" else None
             insert_block(note.body, section_end(note.body, heading_path), region(run, key, content, data))
-        runs = note.runs()
+        runs = runs_in(note)
         if not any(r.run == run for r in runs):  # the goals heading was inside a person's code block
             runs.append(facts)
         update_front_matter(note, _daily_front_values(at.date(), runs, note.front_matter() or {}))
@@ -424,50 +259,14 @@ def daily_skeleton(day: date) -> list[str]:
     return skeleton(f"# BASB DevOps Log - {day.isoformat()}", DAILY_SECTIONS)
 
 
-def skeleton(title: str, sections: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:
-    """A note of `title` and the sections' headings (each once, in order) with nothing under them."""
-    lines = [title]
-    seen: set[str] = set()
-    for _key, heading_path in sections:
-        for heading in heading_path:
-            if heading not in seen:
-                seen.add(heading)
-                lines += ["", heading]
-    return lines
-
-
 def read_daily_log(path: Path) -> tuple[dict[str, Any], list[RunFacts]]:
     """A daily log's front matter (empty if unreadable) and its run facts."""
     note = Note.parse(path.read_text(encoding="utf-8"))
-    return note.front_matter() or {}, note.runs()
+    return note.front_matter() or {}, runs_in(note)
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, timeout_s: float = 10.0, stale_s: float = 120.0) -> Iterator[None]:
-    """Serialise writers of one note (two gate runs finishing together must not lose a run)."""
-    lock = path.with_name(f".{path.name}.lock")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            break
-        except FileExistsError:
-            with contextlib.suppress(FileNotFoundError):
-                if time.time() - lock.stat().st_mtime > stale_s:  # a crashed writer left it
-                    lock.unlink()
-                    continue
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"another writer holds {lock}; remove it if no gate run is active") from None
-            time.sleep(0.05)
-    try:
-        os.close(fd)
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
 
 
 # --- section content -----------------------------------------------------------------------------
@@ -651,23 +450,3 @@ _SECTION_WRITERS = {
     "plan": _plan,
     "references": _references,
 }
-
-
-# --- links -----------------------------------------------------------------------------------------
-
-_WIKILINK_UNSAFE = re.compile(r"[\[\]|#^\\]")
-_LABEL_UNSAFE = re.compile(r"([\\`*_\[\]#<>$%=|~^])")
-
-
-def note_link(path: Path, vault: Path, label: str) -> str:
-    """A link Obsidian follows: a wikilink inside the vault, else a `file://` Markdown link."""
-    target = path.resolve()
-    try:
-        rel = target.relative_to(vault.resolve()).as_posix()
-    except ValueError:
-        rel = None
-    if rel is not None and not _WIKILINK_UNSAFE.search(rel + label):
-        rel = rel[:-3] if rel.endswith(".md") else rel
-        return f"[[{rel}|{label}]]"
-    text = _LABEL_UNSAFE.sub(r"\\\1", label)
-    return f"[{text}](<{target.as_uri()}>)"

@@ -15,19 +15,16 @@ from typing import Any
 
 from pytest_basb.report.gate import SUITES, plural
 from pytest_basb.report.gate_files import atomic_write, inline_code
-from pytest_basb.report.obsidian import (
-    DEFAULT_LOG_DIR,
+from pytest_basb.report.note import (
     Note,
-    RunFacts,
-    daily_log_path,
     file_lock,
     insert_block,
-    read_daily_log,
     section_end,
     skeleton,
     unfenced_indexes,
     update_front_matter,
 )
+from pytest_basb.report.obsidian import DEFAULT_LOG_DIR, RunFacts, daily_log_path, read_daily_log
 
 WEEKLY_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("deployments", ("## 📈 Weekly Achievements", "### Deployments Completed")),
