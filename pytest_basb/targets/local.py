@@ -55,6 +55,7 @@ class Launcher:
         spawned: list[tuple[ServiceConfig, LaunchedProcess]] = []
         for service in (s for s in services if s.launch and s.url):
             try:
+                self._refuse_taken_port(service)
                 spawned.append((service, self._spawn(service)))
             except TargetError as exc:
                 errors[service.id] = str(exc)
@@ -64,6 +65,19 @@ class Launcher:
             except TargetError as exc:
                 errors[service.id] = str(exc)
         return errors
+
+    def _refuse_taken_port(self, service: ServiceConfig) -> None:
+        """Something already answering the URL would be tested in place of the launched server."""
+        import httpx
+
+        assert service.url is not None
+        with httpx.Client(timeout=1.0) as http:
+            answered, _ = _answers_mcp(http, service.url, service.transport)
+        if answered:
+            raise TargetError(
+                f"{service.id}: {service.url} already answers before launch (another gate run or server holds "
+                "the port); stop it, or use --basb-target=live to test that server instead."
+            )
 
     def _spawn(self, service: ServiceConfig) -> LaunchedProcess:
         log = tempfile.TemporaryFile()
