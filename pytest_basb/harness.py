@@ -60,7 +60,8 @@ class ServiceUnderTest:
         if result.outcome == "warn":
             warnings.warn(BasbCheckWarning(f"{label}: {result.message}"), stacklevel=2)
         if result.outcome == "skip":
-            pytest.skip(f"{label}: {result.message}")
+            # Reported at the test's location, not here (as pytest does for skip markers).
+            raise pytest.skip.Exception(f"{label}: {result.message}", _use_item_location=True)
         return result
 
 
