@@ -299,3 +299,24 @@ def test_launch_refuses_a_port_that_already_answers(gate: Gate) -> None:
     finally:
         squatter.terminate()
         squatter.wait(timeout=10)
+
+
+def test_one_session_and_one_listing_per_service_per_process(gate: Gate, tmp_path: Path) -> None:
+    """Every check of a service shares one session and one tools/list walk (list once, check many)."""
+    methods = tmp_path / "methods.log"
+    gate.write(f"""
+    version: 1
+    environments:
+      t:
+        services:
+          legacy:
+            transport: stdio
+            command: ["python", "{ROGUE_SERVER}", "--method-log", "{methods}"]
+            smoke: [{{tool: echo, arguments: {{text: hi}}}}]
+    """)
+    result = gate.run("-m", "health or smoke")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    sent = methods.read_text().split()
+    assert sent.count("initialize") == 1
+    assert sent.count("tools/list") == 1
+    assert sent.count("tools/call") == 2  # the declared smoke call and the unknown-tool probe

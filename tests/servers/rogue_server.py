@@ -4,7 +4,7 @@ Speaks the handshake era (``initialize``; versions 2024-11-05 .. 2025-11-25) as
 newline-delimited JSON-RPC 2.0 on stdin/stdout. ``server/discover`` and every other
 unknown method get -32601, so a 2.x client in ``mode="auto"`` falls back to initialize.
 
-Usage: rogue_server.py [--mode MODE] [--pid-file PATH] [--linger]
+Usage: rogue_server.py [--mode MODE] [--pid-file PATH] [--linger] [--method-log PATH]
   --pid-file PATH   write this process's pid to PATH at start (spawn-child: the
                     grandchild's pid is appended as a second line)
   --linger          stay alive after stdin closes (only a signal ends it); by default
@@ -126,6 +126,7 @@ def main() -> int:
     parser.add_argument("--mode", choices=MODES, default="ok")
     parser.add_argument("--pid-file", metavar="PATH")
     parser.add_argument("--linger", action="store_true")
+    parser.add_argument("--method-log", metavar="PATH", help="append each request's method to PATH")
     args = parser.parse_args()
     mode: str = args.mode
     pids = [os.getpid()]
@@ -150,6 +151,9 @@ def main() -> int:
             continue  # notifications and responses need no reply
         method, params = str(msg["method"]), msg.get("params")
         params = params if isinstance(params, dict) else {}
+        if args.method_log:
+            with open(args.method_log, "a") as log:
+                log.write(method + "\n")
         if mode == "garbage":
             write(f"DEBUG: handling {method} ...")
             write('{"debug": "valid JSON, not JSON-RPC"}')
