@@ -7,6 +7,6 @@ import sys
 from pathlib import Path
 
 for script in sorted(Path(__file__).parent.glob("*.py")):
-    if script.name != "run_all.py":
+    if script.name != "run_all.py" and not script.name.startswith("_"):
         print(f"== {script.name}", flush=True)
         subprocess.run([sys.executable, str(script)], check=True)

@@ -53,9 +53,12 @@ class Transcript:
     anomalies: list[str] = field(default_factory=list)
 
     def record(self, direction: str, payload: Any) -> None:
+        self.record_text(direction, json.dumps(payload, default=str))
+
+    def record_text(self, direction: str, text: str) -> None:
+        """Record an already serialised message (the transport has the JSON text at hand)."""
         if len(self.messages) >= TRANSCRIPT_LIMIT:
             self.messages.pop(0)
-        text = json.dumps(payload, default=str)
         if len(text) > _TRANSCRIPT_TEXT_LIMIT:
             text = text[:_TRANSCRIPT_TEXT_LIMIT] + f"… ({len(text)} characters)"
         self.messages.append({"t": round(time.time(), 3), "dir": direction, "msg": self.redactor.text(text)})
@@ -116,7 +119,7 @@ class ServiceSession:
         self._ready: anyio.Event | None = None
         self._closing: anyio.Event | None = None
         self._stderr: IO[str] | None = None
-        self._cache: dict[str, Any] = {}
+        self._listings: dict[str, tuple[list[dict[str, Any]], int]] = {}  # method -> (items, pages)
 
     # -- connection -------------------------------------------------------------------------
 
@@ -252,14 +255,14 @@ class ServiceSession:
 
     def pages(self, method: str) -> int:
         """How many pages the last full listing of `method` took."""
-        return int(self._cache.get(f"{method}#pages", 0))
+        return self._listings[method][1] if method in self._listings else 0
 
     def _listing(
         self, method: str, key: str, fetch: Callable[[Client, str | None], Awaitable[Any]]
     ) -> list[dict[str, Any]]:
         """List to the end of pagination once per session; every check reads the cached copy."""
-        if method in self._cache:
-            return list(self._cache[method])
+        if method in self._listings:
+            return list(self._listings[method][0])
 
         async def walk(client: Client) -> tuple[list[dict[str, Any]], int]:
             items: list[dict[str, Any]] = []
@@ -276,10 +279,8 @@ class ServiceSession:
                 seen.add(cursor)
             raise ServiceError(f"{method}: more than {_PAGE_LIMIT} pages", kind="protocol")
 
-        items, pages = self.request(method, walk)
-        self._cache[method] = items
-        self._cache[f"{method}#pages"] = pages
-        return list(items)
+        self._listings[method] = self.request(method, walk)
+        return list(self._listings[method][0])
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> ToolCallOutcome:
         """Call a tool; a JSON-RPC error is returned as data (checks judge it), not raised."""
@@ -442,11 +443,11 @@ class _RecordingTransport:
             self._transcript.anomaly(f"non-JSON-RPC output: {_short(str(item))}")
             self._transcript.record("in!", {"error": _short(str(item))})
             return item
-        payload = item.message.model_dump(by_alias=True, mode="json", exclude_none=True)
-        size = len(json.dumps(payload, default=str))
+        text = item.message.model_dump_json(by_alias=True, exclude_none=True)
+        size = len(text)
         if size > MAX_REPLY_BYTES:
             self._transcript.anomaly(f"reply of {size} bytes exceeds the {MAX_REPLY_BYTES}-byte limit")
-            request_id = payload.get("id")
+            request_id = getattr(item.message, "id", None)
             self._transcript.record("in", {"id": request_id, "oversized_bytes": size})
             return SessionMessage(
                 mcp_types.JSONRPCError(
@@ -458,16 +459,14 @@ class _RecordingTransport:
                     ),
                 )
             )
-        self._transcript.record("in", payload)
+        self._transcript.record_text("in", text)
         return item
 
     async def _client_to_server(self, receive: Any, write: Any) -> None:
         async with receive:
             with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
                 async for item in receive:
-                    self._transcript.record(
-                        "out", item.message.model_dump(by_alias=True, mode="json", exclude_none=True)
-                    )
+                    self._transcript.record_text("out", item.message.model_dump_json(by_alias=True, exclude_none=True))
                     await write.send(item)
         with contextlib.suppress(Exception):
             await write.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -37,11 +37,6 @@ class ServiceUnderTest:
     def session(self) -> ServiceSession:
         """The MCP session shared by every check of this service in this process."""
         return self._state.session(self.config.id)
-
-    @property
-    def vault(self) -> Any:
-        """The throwaway vault this run's services work on (local environments), or None."""
-        return self._state.throwaway_vault
 
     def judge(self, result: CheckResult) -> CheckResult:
         """Record `result` for the gate and make the test fail, warn or skip accordingly."""

@@ -115,13 +115,6 @@ def inventory_schema() -> dict[str, Any]:
     return schema
 
 
-def environment_names(path: Path) -> list[str]:
-    """The environment names an inventory defines (for "did you mean" on `--basb-env`)."""
-    data = _read_yaml(path)
-    envs = data.get("environments") if isinstance(data, dict) else None
-    return sorted(envs) if isinstance(envs, dict) else []
-
-
 def seed_vault_of(path: Path, name: str) -> Path | None:
     """The environment's `seed_vault`, read before ${VAR}s are resolved (the copy defines one)."""
     data = _read_yaml(path)

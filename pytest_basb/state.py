@@ -44,6 +44,7 @@ class BasbState:
     launcher: Launcher | None = None
     # service id -> why its `launch` failed; its checks fail with this instead of connecting.
     launch_errors: dict[str, str] = field(default_factory=dict)
+    _launch_errors_read: bool = False
     runtime: McpRuntime | None = None
     sessions: dict[str, ServiceSession] = field(default_factory=dict)
     # Controller only: every check result, keyed by nodeid (xdist interleaves reports).
@@ -65,11 +66,13 @@ class BasbState:
 
     def session(self, service_id: str) -> ServiceSession:
         """The one session of this process to `service_id`, opened on first use."""
-        if service_id in self.launch_errors or service_id in self._published_launch_errors():
+        if not self._launch_errors_read:  # the controller publishes them before any test runs
+            self.launch_errors.update(self._published_launch_errors())
+            self._launch_errors_read = True
+        if service_id in self.launch_errors:
             from pytest_basb.mcp_data import ServiceError
 
-            message = self.launch_errors.get(service_id) or self._published_launch_errors()[service_id]
-            raise ServiceError(message, kind="connect")
+            raise ServiceError(self.launch_errors[service_id], kind="connect")
         if service_id not in self.sessions:
             from pytest_basb.client import McpRuntime  # `mcp` is imported only once a check runs
 

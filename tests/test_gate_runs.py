@@ -57,7 +57,7 @@ def test_health_marker_selects_only_the_health_suite(gate: Gate) -> None:
     assert "test_smoke.py" not in result.stdout.str()
 
 
-def test_launched_http_and_sse_services(gate: Gate, python: str) -> None:
+def test_launched_http_and_sse_services(gate: Gate) -> None:
     http, sse = free_port(), free_port()
     gate.write(f"""
     version: 1

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
 from pytest_basb.inventory import ServiceConfig
 from pytest_basb.targets.base import Endpoint
 
 
-def endpoint_for(service: ServiceConfig, environ: Mapping[str, str] | None = None) -> Endpoint:
+def endpoint_for(service: ServiceConfig) -> Endpoint:
     """stdio services are spawned by the client per worker; HTTP ones are addressed by URL."""
-    environ = os.environ if environ is None else environ
     return Endpoint(
         service_id=service.id,
         transport=service.transport,

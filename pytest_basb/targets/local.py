@@ -14,11 +14,14 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from pytest_basb.inventory import ServiceConfig
 from pytest_basb.redaction import Redactor
 from pytest_basb.targets.base import TargetError
+
+if TYPE_CHECKING:
+    import httpx
 
 _POLL_S = 0.05
 _STOP_GRACE_S = 3.0
@@ -51,28 +54,27 @@ class Launcher:
 
     def start(self, services: Iterable[ServiceConfig], *, ready_timeout_s: float | None = None) -> dict[str, str]:
         """Spawn all, then wait for each (they start in parallel); returns service id -> why it failed."""
-        errors: dict[str, str] = {}
-        spawned: list[tuple[ServiceConfig, LaunchedProcess]] = []
-        for service in (s for s in services if s.launch and s.url):
-            try:
-                self._refuse_taken_port(service)
-                spawned.append((service, self._spawn(service)))
-            except TargetError as exc:
-                errors[service.id] = str(exc)
-        for service, launched in spawned:
-            try:
-                self._wait_ready(service, launched, ready_timeout_s or max(service.timeout_s, 15.0))
-            except TargetError as exc:
-                errors[service.id] = str(exc)
-        return errors
-
-    def _refuse_taken_port(self, service: ServiceConfig) -> None:
-        """Something already answering the URL would be tested in place of the launched server."""
         import httpx
 
-        assert service.url is not None
-        with httpx.Client(timeout=1.0) as http:
-            answered, _ = _answers_mcp(http, service.url, service.transport)
+        errors: dict[str, str] = {}
+        spawned: list[tuple[ServiceConfig, LaunchedProcess]] = []
+        with httpx.Client(timeout=2.0) as http:
+            for service in (s for s in services if s.launch and s.url):
+                try:
+                    self._refuse_taken_port(http, service)
+                    spawned.append((service, self._spawn(service)))
+                except TargetError as exc:
+                    errors[service.id] = str(exc)
+            for service, launched in spawned:
+                try:
+                    self._wait_ready(http, service, launched, ready_timeout_s or max(service.timeout_s, 15.0))
+                except TargetError as exc:
+                    errors[service.id] = str(exc)
+        return errors
+
+    def _refuse_taken_port(self, http: httpx.Client, service: ServiceConfig) -> None:
+        """Something already answering the URL would be tested in place of the launched server."""
+        answered, _ = _answers_mcp(http, service)
         if answered:
             raise TargetError(
                 f"{service.id}: {service.url} already answers before launch (another gate run or server holds "
@@ -99,25 +101,23 @@ class Launcher:
         self.processes.append(launched)
         return launched
 
-    def _wait_ready(self, service: ServiceConfig, launched: LaunchedProcess, timeout_s: float) -> None:
-        import httpx
-
-        assert service.url is not None
+    def _wait_ready(
+        self, http: httpx.Client, service: ServiceConfig, launched: LaunchedProcess, timeout_s: float
+    ) -> None:
         deadline = time.monotonic() + timeout_s
         last = "no answer yet"
-        with httpx.Client(headers=dict(service.headers), timeout=2.0) as http:
-            while time.monotonic() < deadline:
-                code = launched.process.poll()
-                if code is not None:
-                    raise TargetError(
-                        f"{service.id}: launched server exited with code {code} before answering MCP.\n"
-                        f"{launched.log_tail(self.redactor)}"
-                    )
-                answered, last = _answers_mcp(http, service.url, service.transport)
-                if answered:
-                    self.ready_s[service.id] = round(time.monotonic() - launched.spawned_at, 3)
-                    return
-                time.sleep(_POLL_S)
+        while time.monotonic() < deadline:
+            code = launched.process.poll()
+            if code is not None:
+                raise TargetError(
+                    f"{service.id}: launched server exited with code {code} before answering MCP.\n"
+                    f"{launched.log_tail(self.redactor)}"
+                )
+            answered, last = _answers_mcp(http, service)
+            if answered:
+                self.ready_s[service.id] = round(time.monotonic() - launched.spawned_at, 3)
+                return
+            time.sleep(_POLL_S)
         raise TargetError(
             f"{service.id}: {service.url} did not answer MCP within {timeout_s:g}s ({last}).\n"
             f"{launched.log_tail(self.redactor)}"
@@ -144,17 +144,19 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
 
 
-def _answers_mcp(http: object, url: str, transport: str) -> tuple[bool, str]:
+def _answers_mcp(http: httpx.Client, service: ServiceConfig) -> tuple[bool, str]:
     import httpx
 
-    assert isinstance(http, httpx.Client)
+    url = service.url
+    assert url is not None
+    headers = dict(service.headers)
     try:
-        if transport == "sse":
-            with http.stream("GET", url, headers={"Accept": "text/event-stream"}) as response:
+        if service.transport == "sse":
+            with http.stream("GET", url, headers={**headers, "Accept": "text/event-stream"}) as response:
                 ok = response.status_code < 500 and "text/event-stream" in response.headers.get("content-type", "")
                 return ok, f"HTTP {response.status_code}"
         probe = {"jsonrpc": "2.0", "id": 0, "method": "ping"}
-        response = http.post(url, json=probe, headers={"Accept": "application/json, text/event-stream"})
+        response = http.post(url, json=probe, headers={**headers, "Accept": "application/json, text/event-stream"})
         # Any JSON-RPC shaped answer (even an error: no session yet) means the MCP endpoint is up.
         body = response.text
         ok = '"jsonrpc"' in body or response.status_code in (400, 401, 403, 405, 406)
