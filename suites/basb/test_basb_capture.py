@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import datetime
-import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from pytest_basb.checks.notes import split_note
 from pytest_basb.harness import ServiceUnderTest
 from pytest_basb.results import passed, violated
 
 pytestmark = [pytest.mark.smoke]
 
 INBOX = "00 Inbox/"
-_FRONT_MATTER = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n", re.DOTALL)
-
-
-def front_matter(text: str) -> dict[str, Any]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}
-    try:
-        meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def _iso_date(value: object) -> bool:
@@ -63,7 +50,7 @@ def test_capture_front_matter(basb_service: ServiceUnderTest, basb_vault: Path) 
         problems.append(f"note is at {rel!r}, not in {INBOX!r}")
     if not file.is_file():
         basb_service.judge(violated(check, basb_service.id, f"no file at {rel!r} in the vault", path=rel))
-    meta = front_matter(file.read_text(encoding="utf-8"))
+    meta, _ = split_note(file.read_text(encoding="utf-8"))
     if meta.get("type") != "capture":
         problems.append(f"type is {meta.get('type')!r}, not 'capture'")
     if meta.get("status") != "inbox":

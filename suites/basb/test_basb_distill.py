@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
 import pytest
 
+from pytest_basb.checks.notes import split_note
 from pytest_basb.harness import ServiceUnderTest
 from pytest_basb.results import passed, violated
 
@@ -19,7 +19,6 @@ BODY = (
     "Progressive summarization keeps the best parts of a note visible.\n"
     "The second layer bolds a passage and the third one highlights it.\n"
 )
-_FRONT_MATTER = re.compile(r"\A---\r?\n.*?\r?\n---\r?\n", re.DOTALL)
 
 
 def _note(vault: Path) -> str:
@@ -29,7 +28,7 @@ def _note(vault: Path) -> str:
 
 
 def _body(vault: Path, rel: str) -> str:
-    return _FRONT_MATTER.sub("", (vault / rel).read_text(encoding="utf-8"), count=1)
+    return split_note((vault / rel).read_text(encoding="utf-8"))[1]
 
 
 def _highlight(service: ServiceUnderTest, check: str, rel: str, passage: str, layer: int) -> None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from pytest_basb.checks.notes import split_note
 from pytest_basb.harness import ServiceUnderTest
 from pytest_basb.results import passed, violated
 
 pytestmark = [pytest.mark.smoke]
-
-_FRONT_MATTER = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n", re.DOTALL)
 
 
 def _sources(vault: Path) -> list[str]:
@@ -44,10 +41,8 @@ def test_compose_links_every_source(basb_service: ServiceUnderTest, basb_vault: 
     sources = _sources(basb_vault)
     draft = str(_compose(basb_service, check, sources)["path"])
     text = (basb_vault / draft).read_text(encoding="utf-8")
-    match = _FRONT_MATTER.match(text)
-    meta = yaml.safe_load(match.group(1)) if match else None
-    listed = meta.get("sources") if isinstance(meta, dict) else None
-    body = text[match.end() :] if match else text
+    meta, body = split_note(text)
+    listed = meta.get("sources")
     problems = []
     for rel in sources:
         link = f"[[{Path(rel).stem}]]"
