@@ -233,8 +233,15 @@ def _attach_evidence(item: pytest.Item, state: BasbState, result: CheckResult) -
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Role suites for roles this environment does not have are deselected, not skipped:
-    an inventory without BASB roles runs the generic suites only."""
+    an inventory without BASB roles runs the generic suites only. `--basb-shard` deselects the
+    services of other shards."""
     unmatched = [i for i in items if i.get_closest_marker("basb_role") and role_unmatched(i)]
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None and state.active and state.options.shard is not None:
+        from pytest_basb.sharding import shard_of
+
+        index, total = state.options.shard
+        unmatched += [i for i in items if (sid := service_of(i)) is not None and shard_of(sid, total) != index]
     if unmatched:
         config.hook.pytest_deselected(items=unmatched)
         dropped = {id(i) for i in unmatched}

@@ -30,6 +30,7 @@ class Options:
     vault: Path | None
     timeout_s: float | None
     target: str
+    shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
 
 
 @dataclass
@@ -131,6 +132,9 @@ class BasbState:
         if self.runtime is not None:
             self.runtime.close(fast=fast)
             self.runtime = None
+        from pytest_basb import http_probe
+
+        http_probe.close()
         self.sessions.clear()
         if self.launcher is not None:
             self.launcher.stop(grace_s=0.0 if fast else None)
