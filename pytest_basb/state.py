@@ -51,6 +51,7 @@ class BasbState:
     runtime: McpRuntime | None = None
     sessions: dict[str, ServiceSession] = field(default_factory=dict)
     prefetched: bool = False
+    shard_empty: bool = False  # --basb-shard left this run no service
     interrupted: bool = False  # Ctrl-C: close without grace, write no verdict
     controller: bool = True  # False in an xdist worker
     restore_signals: Callable[[], None] = field(default=lambda: None)  # undo the Ctrl-C handler
