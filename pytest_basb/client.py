@@ -31,6 +31,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
 from pytest_basb import __version__
+from pytest_basb.auth_explain import RejectionWatch, explained
 from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
 from pytest_basb.redaction import Redactor
 from pytest_basb.targets.base import Endpoint
@@ -120,6 +121,7 @@ class ServiceSession:
         self._closing: anyio.Event | None = None
         self._stderr: IO[str] | None = None
         self._listings: dict[str, tuple[list[dict[str, Any]], int]] = {}  # method -> (items, pages)
+        self._auth_watch = RejectionWatch()  # remembers a 401/403, so the failure can say so
 
     # -- connection -------------------------------------------------------------------------
 
@@ -168,7 +170,8 @@ class ServiceSession:
                 await self._closing.wait()
         except Exception as exc:
             if self._handshake is None:
-                self._failure = ServiceError(self._explain(f"connect failed: {_describe_exc(exc)}"), kind="connect")
+                failed = explained(self._auth_watch, _describe_exc(exc))
+                self._failure = ServiceError(self._explain(f"connect failed: {failed}"), kind="connect")
         finally:
             self._client = None
             self._ready.set()
@@ -187,8 +190,10 @@ class ServiceSession:
             return _stdio_with_group_kill(params, self._stderr)
         assert endpoint.url is not None
         if endpoint.transport == "sse":
-            return sse_client(endpoint.url, headers=dict(endpoint.headers), timeout=self.timeout_s)
-        return _streamable_http(endpoint.url, dict(endpoint.headers))
+            return sse_client(
+                endpoint.url, headers=dict(endpoint.headers), timeout=self.timeout_s, auth=self._auth_watch
+            )
+        return _streamable_http(endpoint.url, dict(endpoint.headers), self._auth_watch)
 
     def close(self) -> None:
         """Ask the owner task to leave the client context; bounded, then cancelled."""
@@ -224,7 +229,9 @@ class ServiceSession:
                 mcp_types.CONNECTION_CLOSED: "closed",
                 mcp_types.REQUEST_TIMEOUT: "timeout",
             }.get(code or 0, "protocol")
-            raise ServiceError(self._explain(f"{what}: {_describe_exc(exc)}"), kind=kind) from None
+            raise ServiceError(
+                self._explain(f"{what}: {explained(self._auth_watch, _describe_exc(exc))}"), kind=kind
+            ) from None
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
             raise ServiceError(
                 self._explain(f"{what}: connection lost ({type(exc).__name__})"), kind="closed"
@@ -354,9 +361,9 @@ async def _new_events() -> tuple[anyio.Event, anyio.Event]:
 
 
 @contextlib.asynccontextmanager
-async def _streamable_http(url: str, headers: dict[str, str]) -> AsyncIterator[Any]:
+async def _streamable_http(url: str, headers: dict[str, str], auth: RejectionWatch) -> AsyncIterator[Any]:
     async with (
-        create_mcp_http_client(headers=headers) as http,
+        create_mcp_http_client(headers=headers, auth=auth) as http,
         streamable_http_client(url, http_client=http) as streams,
     ):
         yield streams
