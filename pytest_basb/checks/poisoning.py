@@ -48,7 +48,7 @@ def _joins_script(text: str, i: int) -> bool:
     after = text[i + 1] if i + 1 < len(text) else ""
 
     def script_letter(c: str) -> bool:
-        return bool(c) and c.isalpha() and ord(c) > 0x24F
+        return bool(c) and ord(c) > 0x24F and (c.isalpha() or unicodedata.category(c) in ("Mn", "Mc"))
 
     def pictograph(c: str) -> bool:
         return bool(c) and (unicodedata.category(c) == "So" or 0x1F000 <= ord(c) <= 0x1FAFF or ord(c) == 0xFE0F)
@@ -158,13 +158,14 @@ _REFUSES = re.compile(
     r"blocked|forbidden|excluded|outside|prevent|prevents|nicht|nie|jamais|ne|nunca)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?;\n]*(?:[.!?;\n]|$)")
+# A sentence ends at . ! ? ; followed by a space or the end: ".env" or "id_rsa.pub" do not end one.
+SENTENCE = re.compile(r"(?:[^.!?;\n]|[.!?;](?=\S))*(?:[.!?;\n]|$)")
 
 
 def secret_file_requests(text: str, where: str) -> list[Finding]:
     """A secret file named in a sentence that asks to read or send it (and does not refuse it)."""
     findings = []
-    for sentence in _SENTENCE.finditer(text):
+    for sentence in SENTENCE.finditer(text):
         body = sentence.group()
         paths = list(_SECRET_FILE.finditer(body))
         if not paths or not _ASKS.search(body) or _REFUSES.search(body):

@@ -47,7 +47,7 @@ _PLACEHOLDERS = re.compile(
 # Random-looking tokens: long runs of key characters, mixed classes, high entropy.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+/=])[A-Za-z0-9_\-+/=]{24,}(?![A-Za-z0-9_\-+/=])")
 _MIN_TOKEN_ENTROPY = 4.2  # bits/char; hex digests top out at 4.0 and are not flagged
-_MAX_TOKEN = 256  # longer runs are blobs (poisoning's long_base64), not keys
+_MAX_TOKEN = 63  # longer runs are blobs: poisoning's long_base64 reports them
 
 
 @dataclass(frozen=True)

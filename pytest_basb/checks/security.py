@@ -97,7 +97,6 @@ _DIRECTIVE = re.compile(
     r"replace|ignore|redirect|send|forward|bcc|cc)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?\n]|$)")
 
 
 def _reference(name: str) -> re.Pattern[str]:
@@ -139,7 +138,7 @@ def shadowing_check(
         for other, names in sorted(others.items()):
             for name in sorted(set(names) - own):
                 pattern = _reference(name)
-                for sentence in _SENTENCE.finditer(text):
+                for sentence in poisoning.SENTENCE.finditer(text):
                     match = pattern.search(sentence.group())
                     if match is None:
                         continue

@@ -191,12 +191,19 @@ def auth_metadata(
 # -- security.token_in_query --------------------------------------------------------------------
 
 
-def token_in_query(service: str, transport: str, *, bearer: bool, reply: HttpReply | None) -> CheckResult:
+def token_in_query(
+    service: str, transport: str, *, bearer: bool, reply: HttpReply | None, open_door: bool = False
+) -> CheckResult:
+    """`open_door`: the service took a request with no credentials at all (auth_required's finding)."""
     check = "security.token_in_query"
     if (skip := not_http(check, service, transport)) is not None:
         return skip
     if not bearer or reply is None:
         return skipped(check, service, "no bearer token declared (headers.Authorization: Bearer ...)")
+    if open_door:
+        return skipped(
+            check, service, "the service accepts requests without credentials (security.auth_required): nothing to tell"
+        )
     if (error := _no_answer(check, service, [reply])) is not None:
         return error
     if reply.status is not None and reply.status < 300:

@@ -75,11 +75,15 @@ def test_auth_metadata(basb_service: ServiceUnderTest, basb_environment: Environ
 def test_token_in_query(basb_service: ServiceUnderTest) -> None:
     transport, url, headers, timeout = _http(basb_service)
     token = _bearer_token(headers)
-    reply = None
+    reply, open_door = None, False
     if transport != "stdio" and token is not None:
         reply = probe.token_in_query_probe(url, headers, token, timeout=timeout, transport=transport)
+        bare = probe.auth_probes(url, headers, timeout=timeout, transport=transport)[0]
+        open_door = bare.status is not None and bare.status < 300
     basb_service.judge(
-        transport_security.token_in_query(basb_service.id, transport, bearer=token is not None, reply=reply)
+        transport_security.token_in_query(
+            basb_service.id, transport, bearer=token is not None, reply=reply, open_door=open_door
+        )
     )
 
 
