@@ -122,7 +122,7 @@ def test_each_fault_is_caught_by_exactly_its_check(gate: Gate, monkeypatch: pyte
     assert security_item["status"] == "fail"
 
 
-def test_checks_that_do_not_apply_skip_with_the_reason(gate: Gate) -> None:
+def test_checks_that_do_not_apply_skip_with_the_reason(gate: Gate, tmp_path: Path) -> None:
     port = free_port()
     gate.write(
         inventory(
@@ -136,7 +136,8 @@ def test_checks_that_do_not_apply_skip_with_the_reason(gate: Gate) -> None:
             }
         )
     )
-    result = gate.run("-m", "security", "-p", "no:randomly", "-rs")
+    results = tmp_path / "allure-results"
+    result = gate.run("-m", "security", "-p", "no:randomly", "-rs", f"--alluredir={results}")
     table = outcomes(gate)
     stdio_only = ("poisoning", "shadowing", "secrets")
     assert table["local"] == {c: ("pass" if c in stdio_only else "skip") for c in CHECKS}
@@ -151,6 +152,10 @@ def test_checks_that_do_not_apply_skip_with_the_reason(gate: Gate) -> None:
     assert "security.auth_required [open]: no credentials declared" in out
     assert "security.tls [open]: loopback only" in out
     assert "security.token_in_query [open]: no bearer token declared" in out
+    raw = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    poisoning = next(r for r in raw if r["name"] == "test_poisoning[local]")
+    tags = {label["value"] for label in poisoning["labels"] if label["name"] == "tag"}
+    assert {"check:security.poisoning", "owasp:MCP03", "owasp:MCP06", "owasp:MCP10"} <= tags
 
 
 def test_a_rejected_token_is_explained_in_every_suite(gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,21 @@ OWASP_MCP: dict[str, str] = {
     "MCP10": "Context Injection & Over-Sharing",
 }
 
+# The OWASP ids each security check reports under (findings may add more, e.g. MCP06, MCP10).
+OWASP_BY_CHECK: dict[str, tuple[str, ...]] = {
+    "security.auth_required": ("MCP07",),
+    "security.auth_metadata": ("MCP07",),
+    "security.token_in_query": ("MCP01",),
+    "security.origin": ("MCP07",),
+    "security.protocol_header": ("MCP07",),
+    "security.tls": ("MCP01",),
+    "security.session_ids": ("MCP07",),
+    "security.cors": ("MCP07",),
+    "security.poisoning": ("MCP03", "MCP06", "MCP10"),
+    "security.shadowing": ("MCP03",),
+    "security.secrets": ("MCP01",),
+}
+
 _QUOTE_WINDOW = 30  # characters of context on each side of the offending text
 _KEEP = frozenset(" ")
 
