@@ -144,24 +144,22 @@ def post_initialize(
     return reply
 
 
+def bare_probe(url: str, headers: Mapping[str, str], *, timeout: float, transport: str) -> HttpReply:
+    """The opening request without the credential headers."""
+    sent = f"POST {_path(url)} without credentials"
+    return post_initialize(url, without_credentials(headers), sent=sent, timeout=timeout, transport=transport)
+
+
 def auth_probes(url: str, headers: Mapping[str, str], *, timeout: float, transport: str) -> list[HttpReply]:
-    path = _path(url)
-    return [
-        post_initialize(
-            url,
-            without_credentials(headers),
-            sent=f"POST {path} without credentials",
-            timeout=timeout,
-            transport=transport,
-        ),
-        post_initialize(
-            url,
-            with_wrong_credentials(headers),
-            sent=f"POST {path} with a wrong token",
-            timeout=timeout,
-            transport=transport,
-        ),
-    ]
+    """Without credentials, then with a made-up token in place of each credential."""
+    wrong = post_initialize(
+        url,
+        with_wrong_credentials(headers),
+        sent=f"POST {_path(url)} with a wrong token",
+        timeout=timeout,
+        transport=transport,
+    )
+    return [bare_probe(url, headers, timeout=timeout, transport=transport), wrong]
 
 
 def metadata_probes(urls: list[str], headers: Mapping[str, str], *, timeout: float) -> list[HttpReply]:

@@ -113,37 +113,41 @@ def _reference(name: str) -> re.Pattern[str]:
 def shadowing_check(
     service: str,
     tools: Sequence[Mapping[str, Any]],
-    others: Mapping[str, Sequence[str]],
+    others: Mapping[str, Sequence[Mapping[str, Any]]],
     *,
     unreachable: Sequence[str] = (),
 ) -> CheckResult:
     """No tool name another service of the environment also offers; no description naming theirs.
 
-    `others` maps each other service to its tool names. A reference that directs the model (must,
-    instead, before, never, ...) is a failure; a bare mention is a warning.
+    `others` maps each other service to its listed tools. A same-named tool with another
+    description or schema is an impostor (fail); an identical one is the same code deployed twice
+    (warn). A reference that steers the model (must, instead, before, never, ...) fails; a bare
+    mention warns.
     """
-    own = {str(t.get("name")) for t in tools}
+    own = {str(t.get("name")): t for t in tools}
     findings: list[Finding] = []
-    directive = False
-    for other, names in sorted(others.items()):
-        for name in sorted(own & set(names)):
-            findings.append(
-                Finding("name_collision", "MCP03", f"tool {visible(name)}", visible(name), f"also a tool of {other}")
-            )
-            directive = True
+    failing = False
+    for other, their_tools in sorted(others.items()):
+        for theirs in their_tools:
+            name = str(theirs.get("name"))
+            if name not in own:
+                continue
+            identical = all(own[name].get(k) == theirs.get(k) for k in ("description", "inputSchema"))
+            failing = failing or not identical
+            detail = f"also a tool of {other}" + (" (identical: the same tool deployed twice?)" if identical else "")
+            findings.append(Finding("name_collision", "MCP03", f"tool {visible(name)}", visible(name), detail))
     texts = surface_texts(tools=tools)
     for where, text in texts:
         if where.endswith("(key)") or where.endswith(": name"):
             continue
-        for other, names in sorted(others.items()):
-            for name in sorted(set(names) - own):
+        for other, their_tools in sorted(others.items()):
+            for name in sorted({str(t.get("name")) for t in their_tools} - set(own)):
                 pattern = _reference(name)
                 for sentence in poisoning.SENTENCE.finditer(text):
-                    match = pattern.search(sentence.group())
-                    if match is None:
+                    if pattern.search(sentence.group()) is None:
                         continue
                     steers = bool(_DIRECTIVE.search(sentence.group()))
-                    directive = directive or steers
+                    failing = failing or steers
                     findings.append(
                         Finding(
                             "cross_reference",
@@ -158,7 +162,7 @@ def shadowing_check(
         return passed("security.shadowing", service, **evidence_extra)
     result = from_findings("security.shadowing", service, findings, scanned=len(texts), what="shadowing finding(s)")
     evidence = {**result.evidence, **evidence_extra}
-    severity: Severity = "fail" if directive else "warn"
+    severity: Severity = "fail" if failing else "warn"
     return violated("security.shadowing", service, result.message or "", severity=severity, evidence=evidence)
 
 

@@ -64,7 +64,7 @@ def test_auth_metadata(basb_service: ServiceUnderTest, basb_environment: Environ
     has_auth = bool(_credentials(basb_service, basb_environment))
     replies = []
     if transport != "stdio":
-        challenge = probe.auth_probes(url, headers, timeout=timeout, transport=transport)[0].header("www-authenticate")
+        challenge = probe.bare_probe(url, headers, timeout=timeout, transport=transport).header("www-authenticate")
         replies = probe.metadata_probes(transport_security.metadata_urls(url, challenge), headers, timeout=timeout)
     basb_service.judge(
         transport_security.auth_metadata(basb_service.id, transport, url=url, has_auth=has_auth, replies=replies)
@@ -78,7 +78,7 @@ def test_token_in_query(basb_service: ServiceUnderTest) -> None:
     reply, open_door = None, False
     if transport != "stdio" and token is not None:
         reply = probe.token_in_query_probe(url, headers, token, timeout=timeout, transport=transport)
-        bare = probe.auth_probes(url, headers, timeout=timeout, transport=transport)[0]
+        bare = probe.bare_probe(url, headers, timeout=timeout, transport=transport)
         open_door = bare.status is not None and bare.status < 300
     basb_service.judge(
         transport_security.token_in_query(
@@ -176,13 +176,13 @@ def test_shadowing(basb_service: ServiceUnderTest, request: pytest.FixtureReques
     tools = _tools(basb_service)
     state = request.config.stash[STATE_KEY]
     assert state.environment is not None
-    others: dict[str, list[str]] = {}
+    others: dict[str, list[dict[str, Any]]] = {}
     unreachable: list[str] = []
     for config in state.environment.services:
         if config.id == basb_service.id:
             continue
         try:
-            others[config.id] = [str(t.get("name")) for t in _tools(ServiceUnderTest(state, config, request.node))]
+            others[config.id] = _tools(ServiceUnderTest(state, config, request.node))
         except ServiceError:
             unreachable.append(config.id)  # its own checks report why; compare with the others
     basb_service.judge(security.shadowing_check(basb_service.id, tools, others, unreachable=unreachable))
