@@ -108,13 +108,13 @@ _INJECTION = re.compile(
             r"(?:previous|prior|above|earlier|preceding|other|system|original)\s+"
             r"(?:instructions?|prompts?|rules|messages|directions|guidelines|context)",
             r"\bforget\s+(?:everything|all)\s+(?:you|that|above|before)",
-            r"\byou\s+are\s+now\s+(?:a|an|the|in)\b",
+            r"\byou\s+are\s+now\s+(?:a|an|the)\s+(?:\w+\s+)?(?:assistant|ai|agent|model|system|admin|"
+            r"administrator|root|hacker|jailbroken|unrestricted)\b",
             r"\b(?:do\s+not|don'?t|never)\s+(?:tell|inform|mention|reveal|show|notify)\s+(?:this\s+|it\s+)?"
             r"(?:to\s+)?(?:the\s+)?user\b",
-            r"\bwithout\s+(?:telling|informing|notifying|asking)\s+(?:the\s+)?user\b",
+            r"\bwithout\s+(?:telling|informing|notifying|alerting)\s+(?:the\s+)?user\b",
             r"\b(?:the\s+)?user\s+(?:must|should)\s+not\s+(?:know|see|be\s+told)\b",
             r"\bnew\s+(?:system\s+)?instructions\s*:",
-            r"\b(?:before|prior\s+to)\s+(?:using|calling)\s+(?:this|any)\s+tool,?\s+(?:you\s+)?(?:must|always|first)\b",
             r"\bignoriere?\s+(?:alle\s+)?(?:vorherigen|bisherigen|obigen)\s+(?:anweisungen|instruktionen)",
             r"\bignore[rz]?\s+(?:toutes\s+)?les\s+instructions\s+(?:précédentes|ci-dessus)",
             r"\bignora\s+(?:todas\s+)?las\s+instrucciones\s+(?:anteriores|previas)",
