@@ -33,6 +33,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
 from pytest_basb import __version__
+from pytest_basb.auth_explain import RejectionWatch, explained
 from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
 from pytest_basb.redaction import Redactor
 from pytest_basb.stdio_process import Oversized, StdioProcess
@@ -214,6 +215,7 @@ class Connection:
         self._scope: anyio.CancelScope | None = None
         self._closing: anyio.Event | None = None
         self._done: anyio.Event | None = None
+        self._auth_watch = RejectionWatch()  # remembers a 401/403, so the failure can say so
 
     # -- life cycle (loop thread) ----------------------------------------------------------
 
@@ -264,7 +266,8 @@ class Connection:
                     await self._closing.wait()
         except Exception as exc:
             if self.handshake is None and self.failure is None:
-                self.failure = ServiceError(self._explain(f"connect failed: {describe_exc(exc)}"), kind="connect")
+                failed = explained(self._auth_watch, describe_exc(exc))
+                self.failure = ServiceError(self._explain(f"connect failed: {failed}"), kind="connect")
         finally:
             self._client = None
             if holding:
@@ -297,8 +300,10 @@ class Connection:
             return self._stdio()
         assert endpoint.url is not None
         if endpoint.transport == "sse":
-            return sse_client(endpoint.url, headers=dict(endpoint.headers), timeout=self.timeout_s)
-        return _streamable_http(endpoint.url, dict(endpoint.headers), self._runtime.http_pool())
+            return sse_client(
+                endpoint.url, headers=dict(endpoint.headers), timeout=self.timeout_s, auth=self._auth_watch
+            )
+        return _streamable_http(endpoint.url, dict(endpoint.headers), self._runtime.http_pool(), self._auth_watch)
 
     @contextlib.asynccontextmanager
     async def _stdio(self) -> AsyncIterator[tuple[Any, Any]]:
@@ -396,7 +401,7 @@ class Connection:
                 mcp_types.CONNECTION_CLOSED: "closed",
                 mcp_types.REQUEST_TIMEOUT: "timeout",
             }.get(code or 0, "protocol")
-            return ServiceError(self._explain(f"{what}: {describe_exc(exc)}"), kind=kind)
+            return ServiceError(self._explain(f"{what}: {explained(self._auth_watch, describe_exc(exc))}"), kind=kind)
         if isinstance(exc, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream):
             return ServiceError(self._explain(f"{what}: connection lost ({type(exc).__name__})"), kind="closed")
         return ServiceError(self._explain(f"{what}: {describe_exc(exc)}"), kind="protocol")
@@ -544,10 +549,16 @@ class _SharedPool(httpx2.AsyncBaseTransport):
 
 
 @contextlib.asynccontextmanager
-async def _streamable_http(url: str, headers: dict[str, str], pool: httpx2.AsyncHTTPTransport) -> AsyncIterator[Any]:
+async def _streamable_http(
+    url: str, headers: dict[str, str], pool: httpx2.AsyncHTTPTransport, auth: RejectionWatch
+) -> AsyncIterator[Any]:
     # Headers differ per service, so each session has its own client, but all share one pool.
     http = httpx2.AsyncClient(
-        headers=headers, timeout=httpx2.Timeout(30.0, read=300.0), transport=_SharedPool(pool), trust_env=False
+        headers=headers,
+        auth=auth,
+        timeout=httpx2.Timeout(30.0, read=300.0),
+        transport=_SharedPool(pool),
+        trust_env=False,
     )
     async with http, streamable_http_client(url, http_client=http) as streams:
         yield streams

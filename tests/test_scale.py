@@ -34,7 +34,8 @@ def outcomes(report_dir: Path) -> tuple[str, list[tuple[str, str, str]]]:
 
 def test_xdist_opens_one_session_per_service_for_the_whole_run(gate: Gate, tmp_path: Path) -> None:
     gate.write(fleet_inventory(tmp_path))
-    result = gate.run_subprocess("-n", "2", timeout=180)
+    # -m smoke: security.shadowing compares every service's tools, so it opens the others' sessions too.
+    result = gate.run_subprocess("-n", "2", "-m", "smoke", timeout=180)
     assert result.ret == 0, result.stdout.str()[-3000:]
     for name in SERVICES:
         methods = (tmp_path / f"{name}.methods").read_text().split()
