@@ -111,3 +111,30 @@ def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, t
     verdict, checks = outcomes(gate.report_dir)
     assert checks == []
     assert verdict == "pass"
+
+
+def test_speculations_follow_the_collected_checks_only() -> None:
+    from pytest_basb.inventory import ServiceConfig, SmokeCall
+    from pytest_basb.speculation import UNKNOWN_TOOL, plans_from
+
+    service = ServiceConfig(
+        id="svc",
+        transport="stdio",
+        command=("python", "x.py"),
+        smoke=(SmokeCall(tool="add", arguments={"a": 1}), SmokeCall(prompt="greet", arguments={"name": 3})),
+    )
+    listings = {
+        "tools/list": [{"name": "add"}],
+        "resources/list": [{"uri": "info://a"}],
+        "prompts/list": [{"name": "greet", "arguments": [{"name": "name", "required": True}]}, {"name": "needs"}],
+    }
+    plans = plans_from([("svc", "health.liveness", None), ("svc", "smoke.call", 0), ("svc", "smoke.prompts_get", None)])
+    ops = [(s.check, s.operation, s.args) for s in plans["svc"].speculations(service, era="modern", listings=listings)]
+    assert ops == [
+        ("health.liveness", "liveness", ("modern",)),
+        ("smoke.call", "call_tool", ("add", {"a": 1})),
+        ("smoke.prompts_get", "get_prompt", ("greet", {"name": "3"})),
+        ("smoke.prompts_get", "get_prompt", ("needs", {})),
+    ]
+    # Checks that were not collected send nothing ahead (no unknown tool, no resource reads).
+    assert all(UNKNOWN_TOOL not in str(op) and "read_resource" not in op for op in ops)
