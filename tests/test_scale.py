@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,7 +124,7 @@ def test_speculations_follow_the_collected_checks_only() -> None:
         command=("python", "x.py"),
         smoke=(SmokeCall(tool="add", arguments={"a": 1}), SmokeCall(prompt="greet", arguments={"name": 3})),
     )
-    listings = {
+    listings: dict[str, list[dict[str, Any]]] = {
         "tools/list": [{"name": "add"}],
         "resources/list": [{"uri": "info://a"}],
         "prompts/list": [{"name": "greet", "arguments": [{"name": "name", "required": True}]}, {"name": "needs"}],
