@@ -63,16 +63,16 @@ class Regression:
         return self.options.record_baseline
 
     def display_path(self) -> str:
-        return _relative(self.path, self.root)
+        return _relative(self.path)
 
     def command(self) -> str:
-        """The command that records this environment's baselines, as the user would type it."""
+        """The command that records this environment's baselines, to type in the current folder."""
         inventory = self.options.inventory
-        default_inventory = inventory == self.root / "basb-inventory.yaml"
+        default_inventory = inventory == self.root / "basb-inventory.yaml" and Path.cwd() == self.root
         return record_command(
             self.environment,
-            inventory=None if default_inventory else _relative(inventory, self.root),
-            baseline_dir=_relative(self.options.baseline_dir, self.root) if self.options.baseline_dir else None,
+            inventory=None if default_inventory else _relative(inventory),
+            baseline_dir=_relative(self.options.baseline_dir) if self.options.baseline_dir else None,
         )
 
     def baseline(self) -> dict[str, Any] | None:
@@ -243,8 +243,9 @@ class Regression:
         return result
 
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(path: Path) -> str:
+    """`path` as typed from the current folder: relative inside it, absolute elsewhere."""
     try:
-        return str(path.relative_to(root))
+        return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)

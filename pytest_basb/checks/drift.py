@@ -164,7 +164,7 @@ class Drift:
             "breaking": len(self.of("breaking")),
             "additive": len(self.of("additive")),
             "unclassified": len(self.of("unclassified")),
-            "descriptions": len(self.rug_pulls),
+            "text": len(self.texts),
         }
 
     def lines(self) -> list[str]:
@@ -175,7 +175,7 @@ class Drift:
             ("additive", "ADDITIVE"),
         )
         out = [f"{tag}  {c}" for severity, tag in order for c in self.of(severity)]
-        out += [f"TEXT      {t}" for t in self.rug_pulls]
+        out += [f"TEXT      {t}" for t in self.texts]
         return out
 
 
@@ -296,8 +296,8 @@ def _compare_schema(label: str, direction: Direction, old: Any, new: Any, texts:
             Change("unclassified", label, f"{direction} schema changed (unclassified): {_short(old)} → {_short(new)}")
         ]
     old_texts, new_texts = dict(_schema_texts(old, ())), dict(_schema_texts(new, ()))
-    for where in sorted(set(old_texts) | set(new_texts)):
-        if old_texts.get(where) != new_texts.get(where):
+    for where in sorted(set(old_texts) & set(new_texts)):  # nodes on one side only are structural changes
+        if old_texts[where] != new_texts[where]:
             texts.append(TextChange(label, f"{direction} {where}", old_texts.get(where), new_texts.get(where)))
     walker = _SchemaWalk(old, new, direction)
     return [
@@ -309,14 +309,14 @@ def _where(direction: Direction, path: Sequence[str]) -> str:
     return f"{direction} `{'.'.join(path)}`" if path else f"{direction} schema"
 
 
-def _schema_texts(schema: Any, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
-    """(location, text) for every title/description in schema positions (not property names)."""
+def _schema_texts(schema: Any, path: tuple[str, ...]) -> Iterator[tuple[str, str | None]]:
+    """(location, text) of the title and description of every schema node (not property names)."""
     if not isinstance(schema, Mapping):
         return
     where = ".".join(path) if path else "(root)"
-    for key in ("title", "description"):
-        if isinstance(schema.get(key), str):
-            yield f"`{where}` {key}", schema[key]
+    for key in ("title", "description"):  # None too: a text that appears on a kept node counts
+        value = schema.get(key)
+        yield f"`{where}` {key}", value if value is None or isinstance(value, str) else canonical_json(value)
     for key in _SCHEMA_MAPS:
         value = schema.get(key)
         if isinstance(value, Mapping):
@@ -633,7 +633,13 @@ def _summary(kind: str, entry: Mapping[str, Any]) -> str:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = "absent" if value is None else canonical_json(value)
+    """A schema keyword's value for a message (None: the keyword is absent)."""
+    return "absent" if value is None else _value(value, limit)
+
+
+def _value(value: Any, limit: int = 80) -> str:
+    """A JSON value for a message, cut at `limit` characters."""
+    text = canonical_json(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -742,9 +748,9 @@ def json_diff(expected: Any, actual: Any, path: str = "") -> list[str]:
         for key in sorted(set(expected) | set(actual)):
             sub = f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
             if key not in actual:
-                lines.append(f"{sub}: missing (expected {_short(expected[key])})")
+                lines.append(f"{sub}: missing (expected {_value(expected[key])})")
             elif key not in expected:
-                lines.append(f"{sub}: unexpected (got {_short(actual[key])})")
+                lines.append(f"{sub}: unexpected (got {_value(actual[key])})")
             else:
                 lines += json_diff(expected[key], actual[key], sub)
         return lines
@@ -755,12 +761,12 @@ def json_diff(expected: Any, actual: Any, path: str = "") -> list[str]:
         for i, (a, b) in enumerate(zip(expected, actual, strict=False)):
             lines += json_diff(a, b, f"{path}/{i}")
         for i in range(len(actual), len(expected)):
-            lines.append(f"{path}/{i}: missing (expected {_short(expected[i])})")
+            lines.append(f"{path}/{i}: missing (expected {_value(expected[i])})")
         for i in range(len(expected), len(actual)):
-            lines.append(f"{path}/{i}: unexpected (got {_short(actual[i])})")
+            lines.append(f"{path}/{i}: unexpected (got {_value(actual[i])})")
         return lines
     if canonical_json(expected) != canonical_json(actual):
-        return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
+        return [f"{where}: expected {_value(expected)}, got {_value(actual)}"]
     return []
 
 
