@@ -350,7 +350,12 @@ def test_surface_result_messages_name_each_entry() -> None:
 
 
 def test_drop_pointers_with_wildcards_and_escapes() -> None:
-    value = {"a/b": 1, "t~": 2, "results": [{"path": "x", "mtime": 1}, {"path": "y", "mtime": 2}], "keep": 3}
+    value: dict[str, Any] = {
+        "a/b": 1,
+        "t~": 2,
+        "results": [{"path": "x", "mtime": 1}, {"path": "y", "mtime": 2}],
+        "keep": 3,
+    }
     dropped = drift.drop_pointers(value, ["/a~1b", "/t~0", "/results/*/mtime", "/missing/x"])
     assert dropped == {"results": [{"path": "x"}, {"path": "y"}], "keep": 3}
     assert value["results"][0]["mtime"] == 1  # the input is not changed
