@@ -54,6 +54,13 @@ class Expectations:
 
 
 @dataclass(frozen=True)
+class LatencyBudget:
+    """`latency: {p95_ms: N}`: regression.latency fails when the p95 of the repeated calls is above."""
+
+    p95_ms: float
+
+
+@dataclass(frozen=True)
 class SmokeCall:
     """One declared smoke call: a tool call or a prompt get, with what its result must look like."""
 
@@ -64,7 +71,7 @@ class SmokeCall:
     expect_schema: Mapping[str, Any] | None = None
     golden: bool = False  # regression.golden: the result must equal the baseline's
     ignore: tuple[str, ...] = ()  # JSON pointers left out of the golden comparison
-    latency_p95_ms: float | None = None  # regression.latency budget; else the service's
+    latency: LatencyBudget | None = None  # regression.latency budget; else the service's
 
     @property
     def label(self) -> str:
@@ -96,10 +103,11 @@ class ServiceConfig:
     expect: Expectations = field(default_factory=Expectations)
     smoke: tuple[SmokeCall, ...] = ()
     description: str = ""
-    latency_p95_ms: float | None = None  # regression.latency budget of every smoke call
+    latency: LatencyBudget | None = None  # regression.latency budget of every smoke call
 
     def latency_budget_ms(self, call: SmokeCall) -> float | None:
-        return call.latency_p95_ms if call.latency_p95_ms is not None else self.latency_p95_ms
+        budget = call.latency or self.latency
+        return budget.p95_ms if budget is not None else None
 
 
 @dataclass(frozen=True)
@@ -368,7 +376,7 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
         ),
         smoke=tuple(_smoke_call(path, f"{key}.smoke.{i}", entry) for i, entry in enumerate(raw.get("smoke") or ())),
         description=raw.get("description", ""),
-        latency_p95_ms=_p95_ms(raw),
+        latency=_latency(raw),
     )
 
 
@@ -394,10 +402,10 @@ def _smoke_call(path: Path, key: str, entry: Mapping[str, Any]) -> SmokeCall:
         expect_schema=expect.get("schema"),
         golden=golden,
         ignore=tuple(entry.get("ignore") or ()),
-        latency_p95_ms=_p95_ms(entry),
+        latency=_latency(entry),
     )
 
 
-def _p95_ms(raw: Mapping[str, Any]) -> float | None:
-    latency = raw.get("latency") or {}
-    return float(latency["p95_ms"]) if "p95_ms" in latency else None
+def _latency(raw: Mapping[str, Any]) -> LatencyBudget | None:
+    latency = raw.get("latency")
+    return LatencyBudget(p95_ms=float(latency["p95_ms"])) if latency else None
