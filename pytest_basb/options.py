@@ -70,6 +70,12 @@ def add_options(parser: pytest.Parser) -> None:
         default=5,
         help="How often regression checks repeat each smoke call for latency and flakiness (default: 5)",
     )
+    group.addoption(
+        "--basb-shard",
+        dest="basb_shard",
+        metavar="K/N",
+        help="Check only the services of shard K of N (stable hash of the service id); merge with basb-report merge",
+    )
     parser.addini("basb_env", "Default environment for --basb-env", default="")
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
@@ -94,6 +100,14 @@ def read_options(config: pytest.Config) -> Options:
     if repeat < 1:
         raise pytest.UsageError("--basb-repeat: must be at least 1")
     baseline_dir = config.getoption("basb_baseline_dir") or config.getini("basb_baseline_dir")
+    shard = None
+    if config.getoption("basb_shard"):
+        from pytest_basb.sharding import parse_shard
+
+        try:
+            shard = parse_shard(config.getoption("basb_shard"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     return Options(
         env_name=config.getoption("basb_env") or config.getini("basb_env") or None,
         inventory=path_option("basb_inventory", "basb-inventory.yaml"),
@@ -104,4 +118,5 @@ def read_options(config: pytest.Config) -> Options:
         baseline_dir=path_option("basb_baseline_dir", "") if baseline_dir else None,
         record_baseline=bool(config.getoption("basb_record_baseline")),
         repeat=repeat,
+        shard=shard,
     )
