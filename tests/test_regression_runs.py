@@ -155,3 +155,10 @@ def test_breaking_changes_slow_and_flaky_calls_fail(gate: Gate) -> None:
     assert found["regression.latency kit:add"][0] == "pass"  # within its inventory budget and baseline
     result.stdout.fnmatch_lines(["*regression.surface ?kit?: 2 breaking change(s)*"])
     assert result.ret == 1
+
+
+def test_repeat_must_be_positive(gate: Gate) -> None:
+    gate.write(inventory())
+    result = gate.run("-m", "regression", "--basb-repeat=0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--basb-repeat: must be at least 1" in result.stderr.str()
