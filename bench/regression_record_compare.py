@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from _timing import timed  # bench/ is on sys.path when a benchmark runs as a script
-
 REPO = Path(__file__).resolve().parent.parent
+
+
+def timed(argv: list[str]) -> float:
+    """Seconds one run takes; a failing run aborts the benchmark with the end of its output."""
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"run failed (exit {done.returncode}):\n" + "\n".join(done.stdout.splitlines()[-30:]))
+    return time.perf_counter() - started
 
 
 def main() -> int:
@@ -32,8 +41,8 @@ def main() -> int:
                 f"--basb-baseline-dir={tmp}", f"--basb-report-dir={tmp}/report", f"--basb-vault={tmp}/vault",
                 f"--basb-repeat={args.repeat}",
             ]  # fmt: skip
-            records.append(timed([*base, "--basb-record-baseline"], REPO))
-            compares.append(timed(base, REPO))
+            records.append(timed([*base, "--basb-record-baseline"]))
+            compares.append(timed(base))
     print(f"record  (6 services, --basb-repeat={args.repeat}): median {statistics.median(records):.2f} s")
     print(f"compare (6 services, --basb-repeat={args.repeat}): median {statistics.median(compares):.2f} s")
     return 0
