@@ -8,6 +8,7 @@ per (service, call) per process and shared by `regression.golden`, `.latency` an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,8 @@ class Regression:
         except BaselineError:
             return None
 
-    def write(self, change: Any) -> None:
+    def write(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Change this service's baseline file under its lock (each check records its own part)."""
         update_baseline(self.path, change, environment=self.environment, service=self.service.id)
 
     # -- service-level checks -------------------------------------------------------------------
