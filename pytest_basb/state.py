@@ -32,6 +32,9 @@ class Options:
     vault: Path | None
     timeout_s: float | None
     target: str
+    baseline_dir: Path | None = None  # None: `baselines/` beside the inventory
+    record_baseline: bool = False
+    repeat: int = 5
     shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
 
 
