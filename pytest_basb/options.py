@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_basb.state import Options
+
+if TYPE_CHECKING:
+    from pytest_basb.ci_status import CiStatus
 from pytest_basb.targets import TARGETS
 
 
@@ -50,10 +54,23 @@ def add_options(parser: pytest.Parser) -> None:
         choices=TARGETS,
         help="How services are reached: live, local (launch HTTP servers; default) or containers",
     )
+    group.addoption(
+        "--basb-ci-status",
+        dest="basb_ci_status",
+        metavar="FILE",
+        help='Earlier CI jobs\' conclusions (JSON {"jobs": [{"name", "conclusion"}]} or JUnit XML) for the CI/CD gate item',
+    )
+    group.addoption(
+        "--basb-pushgateway",
+        dest="basb_pushgateway",
+        metavar="URL",
+        help="Also push the run's metrics (metrics.prom) to this Prometheus Pushgateway",
+    )
     parser.addini("basb_env", "Default environment for --basb-env", default="")
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
     parser.addini("basb_target", "Default target: live, local or containers", default="local")
+    parser.addini("basb_pushgateway", "Default Pushgateway URL for --basb-pushgateway", default="")
 
 
 def read_options(config: pytest.Config) -> Options:
@@ -76,4 +93,18 @@ def read_options(config: pytest.Config) -> Options:
         vault=Path(vault).resolve() if vault else None,
         timeout_s=timeout,
         target=config.getoption("basb_target") or config.getini("basb_target") or "local",
+        ci_status=_ci_status(config.getoption("basb_ci_status")),
+        pushgateway=config.getoption("basb_pushgateway") or config.getini("basb_pushgateway") or None,
     )
+
+
+def _ci_status(value: str | None) -> CiStatus | None:
+    """Read --basb-ci-status now, so a bad file stops the run before any check starts."""
+    if not value:
+        return None
+    from pytest_basb.ci_status import CiStatusError, load_ci_status
+
+    try:
+        return load_ci_status(Path(value).resolve())
+    except CiStatusError as exc:
+        raise pytest.UsageError(f"--basb-ci-status: {exc}") from None

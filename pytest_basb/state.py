@@ -13,6 +13,7 @@ import pytest
 from pytest_basb.redaction import Redactor
 
 if TYPE_CHECKING:
+    from pytest_basb.ci_status import CiStatus
     from pytest_basb.client import McpRuntime, ServiceSession
     from pytest_basb.inventory import Environment
     from pytest_basb.results import CheckResult
@@ -28,6 +29,8 @@ class Options:
     vault: Path | None
     timeout_s: float | None
     target: str
+    ci_status: CiStatus | None = None  # --basb-ci-status, read and checked at configure time
+    pushgateway: str | None = None  # --basb-pushgateway URL
 
 
 @dataclass
