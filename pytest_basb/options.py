@@ -58,7 +58,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--basb-ci-status",
         dest="basb_ci_status",
         metavar="FILE",
-        help='Earlier CI jobs\' conclusions (JSON {"jobs": [{"name", "conclusion"}]} or JUnit XML) for the CI/CD gate item',
+        help='Earlier CI jobs\' conclusions, JSON {"jobs": [{"name", "conclusion"}]} or JUnit XML, for the CI/CD item',
     )
     group.addoption(
         "--basb-pushgateway",

@@ -69,20 +69,20 @@ def gate_registry(report: GateReport) -> CollectorRegistry:
         key = GATE_ITEM_KEYS.get(item.item, item.item)
         for status, label in ITEM_STATUSES.items():
             gauges["basb_gate_item_status"].labels(env, key, label).set(1 if item.status == status else 0)
-    for service in report.services:
-        if service.status != NOT_EVALUATED:
-            gauges["basb_service_up"].labels(env, service.id).set(1 if service.status == "pass" else 0)
+    for result in report.services:
+        if result.status != NOT_EVALUATED:
+            gauges["basb_service_up"].labels(env, result.id).set(1 if result.status == "pass" else 0)
     counts: Counter[tuple[str, str, str]] = Counter()
     longest: defaultdict[tuple[str, str], float] = defaultdict(float)
     for check in report.checks:
         counts[(check.service, check.id, check.outcome)] += 1
-        key = (check.service, check.id)
-        longest[key] = max(longest[key], check.duration_s)
-    for service, check_id in sorted(longest):
+        pair = (check.service, check.id)
+        longest[pair] = max(longest[pair], check.duration_s)
+    for (service, check_id), seconds in sorted(longest.items()):
         for outcome in OUTCOMES:  # zeros too, so `rate`/`changes` and alerts see every series
             count = counts[(service, check_id, outcome)]
             gauges["basb_check_results"].labels(env, service, check_id, outcome).set(count)
-        gauges["basb_check_duration_seconds"].labels(env, service, check_id).set(longest[(service, check_id)])
+        gauges["basb_check_duration_seconds"].labels(env, service, check_id).set(seconds)
     return registry
 
 
@@ -102,4 +102,6 @@ def push_metrics(registry: CollectorRegistry, gateway: str, *, environment: str,
     """
     from prometheus_client import push_to_gateway
 
-    push_to_gateway(gateway, job=PUSH_JOB, registry=registry, grouping_key={"environment": environment}, timeout=timeout_s)
+    push_to_gateway(
+        gateway, job=PUSH_JOB, registry=registry, grouping_key={"environment": environment}, timeout=timeout_s
+    )
