@@ -339,6 +339,7 @@ def restore(archive: Path, into: Path, *, force: bool = False) -> Manifest:
         raise BackupError(f"{into}: not empty; restore into an empty folder, or pass --force to replace its contents")
     into.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=into.parent, prefix=f".{into.name}.restore-"))
+    os.chmod(staging, into.stat().st_mode & 0o7777 if into.is_dir() else 0o755)  # mkdtemp makes it 0700
     try:
         _extract(archive, manifest, staging)
         if into.exists():

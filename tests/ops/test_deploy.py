@@ -252,7 +252,7 @@ def test_deploy_rollback_teardown_keep_the_previous_tag(stub_engine: dict[str, s
     calls = Path(stub_engine["STUB_LOG"]).read_text()
     assert "--profile monitoring down --remove-orphans\n" in calls
     assert "--volumes" not in calls
-    assert not (state / "current").exists()
+    assert (state / "current").read_text() == "1.0\n"  # kept: the same release can be started again
 
 
 def test_deploy_refuses_missing_images_and_keeps_the_current_tag(stub_engine: dict[str, str], tmp_path: Path) -> None:

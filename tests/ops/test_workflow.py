@@ -76,7 +76,11 @@ def test_every_script_and_option_the_workflow_uses_exists() -> None:
     for script in set(re.findall(r"deploy/scripts/[\w.-]+\.sh", text)):
         assert (REPO / script).is_file(), script
     help_text = subprocess.run(
-        [sys.executable, "-m", "pytest", "--help", "-p", "no:randomly"], capture_output=True, text=True, timeout=120, cwd=REPO
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:randomly"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
     ).stdout
     for option in set(re.findall(r"(--basb-[a-z-]+)", text)):
         assert option in help_text, f"{option} is not an option of the plugin"
