@@ -21,7 +21,19 @@ def grown_vault(root: Path, notes: int, attachments: int) -> Path:
     vault = root / "grown"
     shutil.copytree(SAMPLE, vault)
     rng = random.Random(7)
-    words = "second brain capture organize distill express project area resource archive note".split()
+    words = [
+        "second",
+        "brain",
+        "capture",
+        "organize",
+        "distill",
+        "express",
+        "project",
+        "area",
+        "resource",
+        "archive",
+        "note",
+    ]
     for i in range(notes):
         folder = vault / rng.choice(["00 Inbox", "1 Projects", "2 Areas", "3 Resources", "4 Archives"])
         text = " ".join(rng.choice(words) for _ in range(rng.randint(300, 3000)))
@@ -45,7 +57,8 @@ def measure(vault: Path, work: Path) -> None:
     restore(archive, work / f"{vault.name}-restored")
     restore_s = time.perf_counter() - started
     print(
-        f"{vault.name}: {summary.files} files, {summary.bytes / 1e6:.1f} MB (archive {archive.stat().st_size / 1e6:.1f} MB)"
+        f"{vault.name}: {summary.files} files, {summary.bytes / 1e6:.1f} MB"
+        f" (archive {archive.stat().st_size / 1e6:.1f} MB)"
         f" — backup {backup_s:.2f} s, verify {verify_s:.2f} s, restore {restore_s:.2f} s"
     )
 
