@@ -60,6 +60,11 @@ wait_healthy() {
         if ((SECONDS >= deadline)); then
             log "deploy: not healthy after ${READY_TIMEOUT}s: ${pending[*]}" >&2
             BASB_TAG=$tag compose logs --tail=20 >&2 || true
+            for service in "${SERVICES[@]}"; do  # what each healthcheck said last
+                id=$(BASB_TAG=$tag compose ps -q "$service")
+                printf '%s healthcheck: %s\n' "$service" "$("${DOCKER[@]}" inspect \
+                    --format '{{range .State.Health.Log}}{{.Output}}{{end}}' "$id" 2>/dev/null | grep . | tail -n 1)" >&2
+            done
             return 1
         fi
         sleep 2
