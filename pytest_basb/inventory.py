@@ -8,6 +8,7 @@ shows a value that came from the environment.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
@@ -119,8 +120,7 @@ def inventory_schema() -> dict[str, Any]:
 
 def seed_vault_of(path: Path, name: str) -> Path | None:
     """The environment's `seed_vault`, read before ${VAR}s are resolved (the copy defines one)."""
-    data = _read_yaml(path)
-    _validate(path, data)
+    data = _read_validated(path)
     environments: dict[str, Any] = data["environments"]
     if name not in environments:
         return None
@@ -131,8 +131,7 @@ def seed_vault_of(path: Path, name: str) -> Path | None:
 def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = None) -> Environment:
     """Read `path`, validate it and return environment `name` fully resolved."""
     environ = os.environ if environ is None else environ
-    data = _read_yaml(path)
-    _validate(path, data)
+    data = _read_validated(path)
     environments: dict[str, Any] = data["environments"]
     if name not in environments:
         raise InventoryError(
@@ -162,6 +161,27 @@ def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = 
         seed_vault=(base / merged["seed_vault"]) if merged.get("seed_vault") else None,
         secrets=frozenset(s for s in secrets if s),
     )
+
+
+_VALIDATED: dict[tuple[str, int, int], Any] = {}
+
+
+def _read_validated(path: Path) -> Any:
+    """Parse and validate once per process and file version (a run reads it more than once)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return _validated(path)
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _VALIDATED:
+        _VALIDATED[key] = _validated(path)
+    return copy.deepcopy(_VALIDATED[key])
+
+
+def _validated(path: Path) -> Any:
+    data = _read_yaml(path)
+    _validate(path, data)
+    return data
 
 
 def _read_yaml(path: Path) -> Any:

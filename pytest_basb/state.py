@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,9 +15,10 @@ from pytest_basb.redaction import Redactor
 
 if TYPE_CHECKING:
     from pytest_basb.ci_status import CiStatus
-    from pytest_basb.client import McpRuntime, ServiceSession
+    from pytest_basb.client import McpRuntime
     from pytest_basb.inventory import Environment
     from pytest_basb.results import CheckResult
+    from pytest_basb.session import ServiceSession
     from pytest_basb.targets.base import Endpoint
     from pytest_basb.targets.local import Launcher
 
@@ -31,6 +33,7 @@ class Options:
     target: str
     ci_status: CiStatus | None = None  # --basb-ci-status, read and checked at configure time
     pushgateway: str | None = None  # --basb-pushgateway URL
+    shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
 
 
 @dataclass
@@ -50,6 +53,11 @@ class BasbState:
     _launch_errors_read: bool = False
     runtime: McpRuntime | None = None
     sessions: dict[str, ServiceSession] = field(default_factory=dict)
+    prefetched: bool = False
+    shard_empty: bool = False  # --basb-shard left this run no service
+    interrupted: bool = False  # Ctrl-C: close without grace, write no verdict
+    controller: bool = True  # False in an xdist worker
+    restore_signals: Callable[[], None] = field(default=lambda: None)  # undo the Ctrl-C handler
     # Controller only: every check result, keyed by nodeid (xdist interleaves reports).
     results: dict[str, CheckResult] = field(default_factory=dict)
     report_paths: list[Path] = field(default_factory=list)
@@ -77,14 +85,40 @@ class BasbState:
 
             raise ServiceError(self.launch_errors[service_id], kind="connect")
         if service_id not in self.sessions:
-            from pytest_basb.client import McpRuntime  # `mcp` is imported only once a check runs
+            from pytest_basb.client import Transcript  # `mcp` is imported only once a check runs
+            from pytest_basb.session import ServiceSession
 
-            if self.runtime is None:
-                self.runtime = McpRuntime()
-            self.sessions[service_id] = self.runtime.session(
-                self.endpoints[service_id], timeout_s=self.timeout_for(service_id), redactor=self.redactor
+            runtime = self.mcp_runtime()
+            connection = runtime.connection(
+                self.endpoints[service_id],
+                timeout_s=self.timeout_for(service_id),
+                transcript=Transcript(self.redactor),
             )
+            self.sessions[service_id] = ServiceSession(runtime, connection)
         return self.sessions[service_id]
+
+    def mcp_runtime(self) -> McpRuntime:
+        if self.runtime is None:
+            from pytest_basb.client import McpRuntime
+            from pytest_basb.reaper import ProcessRegistry
+
+            self.runtime = McpRuntime(ProcessRegistry(self.run_dir) if self.run_dir is not None else None)
+        return self.runtime
+
+    def prefetch(self, service_ids: Iterable[str]) -> None:
+        """Open the sessions of these services at once and fetch their listings (concurrently)."""
+        if self.prefetched:
+            return
+        self.prefetched = True
+        from pytest_basb.mcp_data import ServiceError
+
+        wanted = []
+        for service_id in sorted(set(service_ids)):
+            try:
+                wanted.append(self.session(service_id).connection)
+            except ServiceError:
+                continue  # its launch failed: its checks say so without a connection
+        self.mcp_runtime().open_all(wanted, prefetch=True)
 
     def publish_launch_errors(self) -> None:
         """Controller: let workers know which launches failed (they fail those checks with it)."""
@@ -97,13 +131,17 @@ class BasbState:
         errors: dict[str, str] = json.loads((self.run_dir / LAUNCH_ERRORS).read_text())
         return errors
 
-    def close(self) -> None:
+    def close(self, *, fast: bool = False) -> None:
+        """Close sessions (in parallel) and stop launched servers; `fast` after Ctrl-C: kill at once."""
         if self.runtime is not None:
-            self.runtime.close()
+            self.runtime.close(fast=fast)
             self.runtime = None
+        from pytest_basb import http_probe
+
+        http_probe.close()
         self.sessions.clear()
         if self.launcher is not None:
-            self.launcher.stop()
+            self.launcher.stop(grace_s=0.0 if fast else None)
             self.launcher = None
 
 

@@ -34,7 +34,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     )
     report_dir = state.options.report_dir
     state.report_paths = [
-        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state)),
+        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, runbooks_dir)),
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = [_monitoring_files(report, state)]
@@ -71,8 +71,15 @@ def _monitoring_files(report: GateReport, state: BasbState) -> str:
     return state.redactor.text(f"metrics pushed to {gateway}")
 
 
-def _run_facts(state: BasbState) -> dict[str, Any]:
-    return {"target": state.options.target, "launch_ready_s": dict(sorted(state.launch_ready_s.items()))}
+def _run_facts(state: BasbState, runbooks_dir: Path) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "target": state.options.target,
+        "launch_ready_s": dict(sorted(state.launch_ready_s.items())),
+        "runbooks_dir": str(runbooks_dir) if runbooks_dir.is_dir() else None,
+    }
+    if state.options.shard is not None:
+        facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
+    return facts
 
 
 def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path) -> str:

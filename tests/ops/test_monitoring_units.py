@@ -211,3 +211,23 @@ def test_bad_ci_status_files_are_explained(tmp_path: Path, content: str, expecte
 def test_missing_ci_status_file(tmp_path: Path) -> None:
     with pytest.raises(CiStatusError, match="not found"):
         load_ci_status(tmp_path / "nope.json")
+
+
+def test_merged_shards_keep_the_ci_evidence_and_write_metrics_and_events(tmp_path: Path) -> None:
+    from pytest_basb.report.gate_files import write_gate_json
+    from pytest_basb.report.merge import main as basb_report
+
+    evidence = ("ci.json: 2 jobs, 1 failed", "failed job: images (failure)")
+    for name, results in (("s1", RESULTS[:3]), ("s2", RESULTS[3:])):
+        shard = build_gate(
+            results, environment="staging", services=[], started_at=T0, finished_at=T0, runbooks_dir=None,
+            ci_ok=False, ci_evidence=evidence,
+        )  # fmt: skip
+        write_gate_json(shard, tmp_path / name / "gate.json")
+    assert basb_report(["merge", "--out", str(tmp_path / "merged"), str(tmp_path / "s1"), str(tmp_path / "s2")]) == 1
+    merged = json.loads((tmp_path / "merged" / "gate.json").read_text())
+    assert next(g for g in merged["gate"] if g["item"] == CI_CD)["evidence"] == list(evidence)
+    got = samples(tmp_path / "merged" / "metrics.prom")
+    assert got[("basb_service_up", (("environment", "staging"), ("service", "vault")))] == 1
+    events = (tmp_path / "merged" / "events.jsonl").read_text().splitlines()
+    assert len(events) == len(RESULTS)
