@@ -2,14 +2,17 @@
 
 It POSTs a real `initialize` to a streamable-HTTP MCP endpoint, accepts the JSON or SSE reply,
 requires a `serverInfo`, closes the session again (DELETE with its Mcp-Session-Id), and exits 0
-(healthy) or 1 with one line saying why. Standard library only, so it is cheap enough to run every
-few seconds inside each service's container (deploy/compose.yaml) and from deploy/scripts/deploy.sh.
+(healthy) or 1 with one line saying why. When `BASB_TOKEN` is set (as for a service that requires
+a bearer token, in the same container) it is sent as `Authorization: Bearer`; it is never printed.
+Standard library only, so it is cheap enough to run every few seconds inside each service's
+container (deploy/compose.yaml) and from deploy/scripts/deploy.sh.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -33,6 +36,11 @@ class Unhealthy(Exception):
     pass
 
 
+def _auth() -> dict[str, str]:
+    token = os.environ.get("BASB_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def probe(url: str, timeout_s: float) -> dict[str, Any]:
     """The `initialize` result of the MCP server at `url`; Unhealthy says why there is none."""
     request = urllib.request.Request(
@@ -43,6 +51,7 @@ def probe(url: str, timeout_s: float) -> dict[str, Any]:
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
             "MCP-Protocol-Version": PROTOCOL_VERSION,
+            **_auth(),
         },
     )
     try:
@@ -81,7 +90,7 @@ def _message(body: str, content_type: str) -> dict[str, Any]:
 
 def _close(url: str, session: str, timeout_s: float) -> None:
     """End the session, so a healthcheck every few seconds does not pile sessions up in the server."""
-    request = urllib.request.Request(url, method="DELETE", headers={"Mcp-Session-Id": session})
+    request = urllib.request.Request(url, method="DELETE", headers={"Mcp-Session-Id": session, **_auth()})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s):
             pass

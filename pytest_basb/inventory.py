@@ -194,7 +194,7 @@ def _read_yaml(path: Path) -> Any:
             f"{path}: inventory file not found. Create it or point --basb-inventory=PATH at one."
         ) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,8 @@ def outcomes(report_dir: Path) -> tuple[str, list[tuple[str, str, str]]]:
 
 def test_xdist_opens_one_session_per_service_for_the_whole_run(gate: Gate, tmp_path: Path) -> None:
     gate.write(fleet_inventory(tmp_path))
-    result = gate.run_subprocess("-n", "2", timeout=180)
+    # -m smoke: security.shadowing compares every service's tools, so it opens the others' sessions too.
+    result = gate.run_subprocess("-n", "2", "-m", "smoke", timeout=180)
     assert result.ret == 0, result.stdout.str()[-3000:]
     for name in SERVICES:
         methods = (tmp_path / f"{name}.methods").read_text().split()
@@ -110,3 +112,30 @@ def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, t
     verdict, checks = outcomes(gate.report_dir)
     assert checks == []
     assert verdict == "pass"
+
+
+def test_speculations_follow_the_collected_checks_only() -> None:
+    from pytest_basb.inventory import ServiceConfig, SmokeCall
+    from pytest_basb.speculation import UNKNOWN_TOOL, plans_from
+
+    service = ServiceConfig(
+        id="svc",
+        transport="stdio",
+        command=("python", "x.py"),
+        smoke=(SmokeCall(tool="add", arguments={"a": 1}), SmokeCall(prompt="greet", arguments={"name": 3})),
+    )
+    listings: dict[str, list[dict[str, Any]]] = {
+        "tools/list": [{"name": "add"}],
+        "resources/list": [{"uri": "info://a"}],
+        "prompts/list": [{"name": "greet", "arguments": [{"name": "name", "required": True}]}, {"name": "needs"}],
+    }
+    plans = plans_from([("svc", "health.liveness", None), ("svc", "smoke.call", 0), ("svc", "smoke.prompts_get", None)])
+    ops = [(s.check, s.operation, s.args) for s in plans["svc"].speculations(service, era="modern", listings=listings)]
+    assert ops == [
+        ("health.liveness", "liveness", ("modern",)),
+        ("smoke.call", "call_tool", ("add", {"a": 1})),
+        ("smoke.prompts_get", "get_prompt", ("greet", {"name": "3"})),
+        ("smoke.prompts_get", "get_prompt", ("needs", {})),
+    ]
+    # Checks that were not collected send nothing ahead (no unknown tool, no resource reads).
+    assert all(UNKNOWN_TOOL not in str(op) and "read_resource" not in op for op in ops)

@@ -22,8 +22,11 @@ def test_metrics_endpoint(basb_service: ServiceUnderTest) -> None:
     if url is not None:
         import httpx
 
+        # Metrics served by the MCP server's own origin sit behind the same credentials.
+        same_origin = httpx.URL(url).netloc == httpx.URL(basb_service.endpoint.url or "").netloc
+        headers = dict(basb_service.endpoint.headers) if same_origin else {}
         try:
-            response = httpx.get(url, timeout=basb_service.session.timeout_s)
+            response = httpx.get(url, headers=headers, timeout=basb_service.session.timeout_s)
             status, body = response.status_code, response.text
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
