@@ -318,38 +318,45 @@ def test_deploy_and_teardown_on_the_real_engine(tmp_path: Path) -> None:
 
 
 def test_healthcheck_speaks_mcp_to_a_reference_service(tmp_path: Path) -> None:
+    """Against a service that requires a bearer token, as the container's own BASB_TOKEN gives it."""
     port = free_port()
     vault = tmp_path / "vault"
     shutil.copytree(REPO / "fixtures" / "sample-vault", vault)
+    token = "hc-token-5ecr3t"
     server = subprocess.Popen(
         [sys.executable, str(REPO / "fixtures" / "services" / "distill.py"), "--http", str(port)],
-        env=_env(BASB_VAULT=str(vault)),
+        env=_env(BASB_VAULT=str(vault), BASB_TOKEN=token),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    with_token = _env(BASB_TOKEN=token)
+    without_token = {k: v for k, v in os.environ.items() if k != "BASB_TOKEN"}
     try:
         url = f"http://127.0.0.1:{port}/mcp"
         argv = [sys.executable, "-m", "pytest_basb.healthcheck", url, "--timeout", "5"]
-        check = _until_healthy(argv)
+        check = _until_healthy(argv, with_token)
         assert check.stdout.strip() == "healthy: basb-distill 1.0.0 (MCP 2025-06-18)"
-        wrong = run(sys.executable, "-m", "pytest_basb.healthcheck", f"http://127.0.0.1:{port}/healthz")
+        refused = run(*argv, env=without_token)
+        assert (refused.returncode, refused.stdout.strip()) == (1, f"unhealthy: HTTP 401 from {url}")
+        wrong = run(sys.executable, "-m", "pytest_basb.healthcheck", f"http://127.0.0.1:{port}/healthz", env=with_token)
         assert wrong.returncode == 1
         assert wrong.stdout.startswith("unhealthy:")
+        assert token not in check.stdout + refused.stdout + wrong.stdout
     finally:
         server.terminate()
         server.wait(timeout=10)
-    gone = run(*argv)
+    gone = run(*argv, env=with_token)
     assert gone.returncode == 1
     assert "unhealthy:" in gone.stdout
 
 
-def _until_healthy(argv: list[str]) -> subprocess.CompletedProcess[str]:
+def _until_healthy(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A Python MCP server may take seconds to import under load: retry for up to 60 s."""
     import time
 
     deadline = time.monotonic() + 60
     while True:
-        result = run(*argv)
+        result = run(*argv, env=env)
         if result.returncode == 0 or time.monotonic() > deadline:
             assert result.returncode == 0, result.stdout
             return result

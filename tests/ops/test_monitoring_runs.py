@@ -137,3 +137,25 @@ def test_a_bad_ci_status_file_is_a_usage_error(gate: Gate, tmp_path: Path) -> No
     result = gate.run("-m", "monitoring", f"--basb-ci-status={bad}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*--basb-ci-status: {bad}: jobs.0.conclusion: must be one of*"])
+
+
+def test_metrics_behind_the_services_token_are_read_with_it_and_it_never_leaks(
+    gate: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "ops-5ecr3t-token-value"
+    monkeypatch.setenv("BASB_OPS_TOKEN", token)
+    port = free_port()
+    text = inventory(port).replace(
+        'env: {BASB_VAULT: "${BASB_VAULT}"}',
+        'env: {BASB_VAULT: "${BASB_VAULT}", BASB_TOKEN: "${BASB_OPS_TOKEN}"}\n'
+        '            headers: {Authorization: "Bearer ${BASB_OPS_TOKEN}"}',
+    )
+    gate.write(text)
+    result = gate.run_subprocess("-m", "health or monitoring")
+    data = json.loads((gate.report_dir / "gate.json").read_text())
+    metrics_check = next(c for c in data["checks"] if c["id"] == "monitoring.metrics")
+    assert metrics_check["outcome"] == "pass", metrics_check["message"]
+    assert result.ret == 0
+    for name in ("gate.json", "metrics.prom", "events.jsonl"):
+        assert token not in (gate.report_dir / name).read_text(), name
+    assert token not in result.stdout.str()
