@@ -97,6 +97,8 @@ class ServiceConfig:
     url: str | None = None
     launch: tuple[str, ...] = ()
     health_url: str | None = None
+    metrics_url: str | None = None  # Prometheus text format, read by the monitoring.* checks
+    metrics: tuple[str, ...] = ()  # metric names metrics_url must expose
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = DEFAULT_TIMEOUT_S
     protocol_versions: tuple[str, ...] = DEFAULT_PROTOCOL_VERSIONS
@@ -376,6 +378,8 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
         url=raw.get("url"),
         launch=_argv(raw.get("launch")),
         health_url=raw.get("health_url"),
+        metrics_url=raw.get("metrics_url"),
+        metrics=tuple(raw.get("metrics") or ()),
         headers=dict(raw.get("headers") or {}),
         timeout_s=float(raw.get("timeout_s", DEFAULT_TIMEOUT_S)),
         protocol_versions=tuple(raw.get("protocol_versions") or DEFAULT_PROTOCOL_VERSIONS),

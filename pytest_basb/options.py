@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_basb.state import Options
+
+if TYPE_CHECKING:
+    from pytest_basb.ci_status import CiStatus
 from pytest_basb.targets import TARGETS
 
 
@@ -71,6 +75,18 @@ def add_options(parser: pytest.Parser) -> None:
         help="How often regression checks repeat each smoke call for latency and flakiness (default: 5)",
     )
     group.addoption(
+        "--basb-ci-status",
+        dest="basb_ci_status",
+        metavar="FILE",
+        help='Earlier CI jobs\' conclusions, JSON {"jobs": [{"name", "conclusion"}]} or JUnit XML, for the CI/CD item',
+    )
+    group.addoption(
+        "--basb-pushgateway",
+        dest="basb_pushgateway",
+        metavar="URL",
+        help="Also push the run's metrics (metrics.prom) to this Prometheus Pushgateway",
+    )
+    group.addoption(
         "--basb-shard",
         dest="basb_shard",
         metavar="K/N",
@@ -81,6 +97,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
     parser.addini("basb_target", "Default target: live, local or containers", default="local")
     parser.addini("basb_baseline_dir", "Default regression baselines folder, relative to the rootdir", default="")
+    parser.addini("basb_pushgateway", "Default Pushgateway URL for --basb-pushgateway", default="")
 
 
 def read_options(config: pytest.Config) -> Options:
@@ -118,5 +135,19 @@ def read_options(config: pytest.Config) -> Options:
         baseline_dir=path_option("basb_baseline_dir", "") if baseline_dir else None,
         record_baseline=bool(config.getoption("basb_record_baseline")),
         repeat=repeat,
+        ci_status=_ci_status(config.getoption("basb_ci_status")),
+        pushgateway=config.getoption("basb_pushgateway") or config.getini("basb_pushgateway") or None,
         shard=shard,
     )
+
+
+def _ci_status(value: str | None) -> CiStatus | None:
+    """Read --basb-ci-status now, so a bad file stops the run before any check starts."""
+    if not value:
+        return None
+    from pytest_basb.ci_status import CiStatusError, load_ci_status
+
+    try:
+        return load_ci_status(Path(value).resolve())
+    except CiStatusError as exc:
+        raise pytest.UsageError(f"--basb-ci-status: {exc}") from None

@@ -39,6 +39,7 @@ SUITE_MARKERS = {
     "smoke": "smoke checks: the core surface works (the CI gate runs -m smoke)",
     "regression": "regression checks: the surface and results match the committed baseline",
     "security": "security checks: auth, origin, TLS, tool poisoning, secrets",
+    "monitoring": "monitoring checks: metrics endpoints serve Prometheus data (also run by -m smoke)",
 }
 
 
