@@ -60,6 +60,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
     parser.addini("basb_target", "Default target: live, local or containers", default="local")
+    parser.addini(
+        "basb_shipped_suites",
+        "With no test path given, also collect the suites shipped with pytest-basb (default true)",
+        type="bool",
+        default=True,
+    )
 
 
 def read_options(config: pytest.Config) -> Options:

@@ -12,20 +12,21 @@ from typing import Any
 
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
+from pytest_basb.shipped import runbooks_dir as runbooks_dir_for
 from pytest_basb.state import BasbState
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
     environment = state.environment
     assert environment is not None
-    runbooks_dir = config.rootpath / "docs" / "runbooks"
+    runbooks_dir = runbooks_dir_for(config.rootpath)
     report = build_gate(
         list(state.results.values()),
         environment=environment.name,
         services=[ServiceSummary(s.id, role=s.role, transport=s.transport) for s in environment.services],
         started_at=state.started_at or datetime.now(UTC),
         finished_at=datetime.now(UTC),
-        runbooks_dir=runbooks_dir if runbooks_dir.is_dir() else None,
+        runbooks_dir=runbooks_dir,
         ci_ok=None,  # the pipeline records the gate's own exit status; this run cannot judge itself
     )
     report_dir = state.options.report_dir
@@ -48,18 +49,18 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     ]
 
 
-def _run_facts(state: BasbState, runbooks_dir: Path) -> dict[str, Any]:
+def _run_facts(state: BasbState, runbooks_dir: Path | None) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "target": state.options.target,
         "launch_ready_s": dict(sorted(state.launch_ready_s.items())),
-        "runbooks_dir": str(runbooks_dir) if runbooks_dir.is_dir() else None,
+        "runbooks_dir": str(runbooks_dir) if runbooks_dir is not None else None,
     }
     if state.options.shard is not None:
         facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
     return facts
 
 
-def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path) -> str:
+def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path | None) -> str:
     from pytest_basb.report.obsidian import write_daily_log
 
     vault.mkdir(parents=True, exist_ok=True)
