@@ -9,6 +9,8 @@ import pytest
 from pytest_basb.state import Options
 from pytest_basb.targets import TARGETS
 
+LOG_POLICIES = ("auto", "always", "never")
+
 
 def add_options(parser: pytest.Parser) -> None:
     """Register every option in one group and every ini key (so --strict-config passes)."""
@@ -56,10 +58,17 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="K/N",
         help="Check only the services of shard K of N (stable hash of the service id); merge with basb-report merge",
     )
+    group.addoption(
+        "--basb-log",
+        dest="basb_log",
+        choices=LOG_POLICIES,
+        help="Append this run to the DevOps log: auto (default: full runs only), always or never",
+    )
     parser.addini("basb_env", "Default environment for --basb-env", default="")
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
     parser.addini("basb_target", "Default target: live, local or containers", default="local")
+    parser.addini("basb_log", "Default for --basb-log: auto, always or never", default="auto")
     parser.addini(
         "basb_shipped_suites",
         "With no test path given, also collect the suites shipped with pytest-basb (default true)",
@@ -89,6 +98,9 @@ def read_options(config: pytest.Config) -> Options:
             shard = parse_shard(config.getoption("basb_shard"))
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+    log = config.getoption("basb_log") or config.getini("basb_log") or "auto"
+    if log not in LOG_POLICIES:
+        raise pytest.UsageError(f"basb_log = {log!r} in the ini file: use one of {', '.join(LOG_POLICIES)}")
     return Options(
         env_name=config.getoption("basb_env") or config.getini("basb_env") or None,
         inventory=path_option("basb_inventory", "basb-inventory.yaml"),
@@ -97,4 +109,5 @@ def read_options(config: pytest.Config) -> Options:
         timeout_s=timeout,
         target=config.getoption("basb_target") or config.getini("basb_target") or "local",
         shard=shard,
+        log=log,
     )

@@ -73,6 +73,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_basb.reaper import ProcessRegistry
 
         ProcessRegistry(state.run_dir).add_worker(os.getpid())
+    from pytest_basb.scope import ScopeRecorder
+
+    config.pluginmanager.register(ScopeRecorder(state), "basb-scope")
     if worker_input is None:
         config.pluginmanager.register(_ResultCollector(state), "basb-results")
     if config.pluginmanager.hasplugin("xdist"):
@@ -279,8 +282,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.shard_empty and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         # A CI matrix job whose shard holds no service succeeded; its empty report still merges.
         session.exitstatus = pytest.ExitCode.OK
-    elif not state.results:
+    from pytest_basb.scope import run_scope
+
+    if config.option.collectonly or (not state.results and run_scope(state) is None):
         return
+    # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.
     from pytest_basb.report.run import write_run_reports
 
     write_run_reports(state, config)

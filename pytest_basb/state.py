@@ -16,6 +16,7 @@ from pytest_basb.redaction import Redactor
 if TYPE_CHECKING:
     from pytest_basb.client import McpRuntime
     from pytest_basb.inventory import Environment
+    from pytest_basb.report.gate import Scope
     from pytest_basb.results import CheckResult
     from pytest_basb.session import ServiceSession
     from pytest_basb.targets.base import Endpoint
@@ -31,6 +32,7 @@ class Options:
     timeout_s: float | None
     target: str
     shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
+    log: str = "auto"  # --basb-log: auto (full runs only), always, never
 
 
 @dataclass
@@ -60,6 +62,7 @@ class BasbState:
     report_paths: list[Path] = field(default_factory=list)
     started_at: datetime | None = None
     verdict: str | None = None
+    scope: Scope | None = None  # what this run set out to check and checked (scope.py)
     terminal_lines: list[str] = field(default_factory=list)
 
     @property

@@ -110,4 +110,4 @@ def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, t
     assert result.ret == pytest.ExitCode.OK
     verdict, checks = outcomes(gate.report_dir)
     assert checks == []
-    assert verdict == "pass"
+    assert verdict == "none"  # nothing was checked: the job succeeds, the report says so

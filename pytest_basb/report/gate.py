@@ -22,7 +22,7 @@ SUITES: tuple[str, ...] = ("health", "smoke", "basb", "security", "regression")
 BLOCKING: frozenset[str] = frozenset({"fail", "error"})
 NOT_EVALUATED: Final = "not evaluated"
 
-Verdict = Literal["pass", "fail"]
+Verdict = Literal["pass", "fail", "none"]  # none: nothing was checked
 Status = Literal["pass", "fail", "not evaluated"]
 
 # The brief's Quality Gate items, in the brief's order.
@@ -64,6 +64,69 @@ class ServiceResult:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What the run set out to check (the suites chosen with -m) and how much of it it checked.
+
+    `reasons` name what narrowed the run (-k, --deselect, --basb-shard, a test path); a run
+    without reasons is full. `checks_total` is None when a narrower test path hid the total.
+    """
+
+    suites: tuple[str, ...]
+    services_checked: int
+    services_total: int
+    checks_selected: int
+    checks_total: int | None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def full(self) -> bool:
+        return not self.reasons
+
+    def label(self) -> str:
+        """`partial: 1/6 services, 3/112 checks` (or `full: ...`)."""
+        total = f"/{self.checks_total}" if self.checks_total is not None else ""
+        checks = f"{self.checks_selected}{total}"
+        kind = "full" if self.full else "partial"
+        return f"{kind}: {self.services_checked}/{self.services_total} services, {checks} checks"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "full": self.full,
+            "suites": list(self.suites),
+            "services": {"checked": self.services_checked, "total": self.services_total},
+            "checks": {"selected": self.checks_selected, "total": self.checks_total},
+            "reasons": list(self.reasons),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scope:
+        return cls(
+            suites=tuple(data.get("suites", ())),
+            services_checked=int(data["services"]["checked"]),
+            services_total=int(data["services"]["total"]),
+            checks_selected=int(data["checks"]["selected"]),
+            checks_total=None if data["checks"]["total"] is None else int(data["checks"]["total"]),
+            reasons=tuple(data.get("reasons", ())),
+        )
+
+    @classmethod
+    def whole(cls, checks: Sequence[CheckResult], service_ids: Sequence[str]) -> Scope:
+        """The scope of a run known to be complete (a merge of every shard, a report built from data)."""
+        return cls(
+            suites=ordered_suites({suite_of(c.id) for c in checks}),
+            services_checked=len({c.service for c in checks}),
+            services_total=len(service_ids),
+            checks_selected=len(checks),
+            checks_total=len(checks),
+        )
+
+
+def ordered_suites(suites: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The standard suites in their order, then any other suite sorted."""
+    return (*(s for s in SUITES if s in suites), *sorted(suites - set(SUITES)))
+
+
+@dataclass(frozen=True)
 class GateItem:
     item: str
     status: Status
@@ -81,6 +144,21 @@ class GateReport:
     gate: tuple[GateItem, ...]  # the brief's order
     ci_ok: bool | None = None
     runbooks_dir: Path | None = None
+    scope: Scope | None = None  # None: built without run facts, taken as whole
+
+    @property
+    def full_scope(self) -> Scope:
+        return self.scope or Scope.whole(self.checks, [s.id for s in self.services])
+
+    @property
+    def partial(self) -> bool:
+        return not self.full_scope.full
+
+    def verdict_text(self) -> str:
+        """`PASS`, `FAIL (partial: 1/6 services, 3/112 checks)` or `NOTHING CHECKED`, for people."""
+        if self.verdict == "none":
+            return "NOTHING CHECKED"
+        return self.verdict.upper() + (f" ({self.full_scope.label()})" if self.partial else "")
 
     @property
     def duration_s(self) -> float:
@@ -129,6 +207,7 @@ def build_gate(
     finished_at: datetime,
     runbooks_dir: Path | None,
     ci_ok: bool | None,
+    scope: Scope | None = None,
 ) -> GateReport:
     """Judge one run: service status, overall verdict and the six quality-gate items."""
     checks = tuple(sorted(results, key=lambda c: (c.service, c.id, c.nodeid)))
@@ -140,7 +219,7 @@ def build_gate(
         _service_result(known[sid], [c for c in checks if c.service == sid]) for sid in sorted(known)
     )
     failing = any(s.status == "fail" for s in service_results) or any(c.outcome in BLOCKING for c in checks)
-    verdict: Verdict = "fail" if failing else "pass"
+    verdict: Verdict = "fail" if failing else "pass" if checks else "none"
     service_ids = [s.id for s in service_results]
     gate = tuple(_JUDGES[item](checks, service_ids, runbooks_dir, ci_ok) for item in GATE_ITEMS)
     return GateReport(
@@ -153,6 +232,7 @@ def build_gate(
         gate=gate,
         ci_ok=ci_ok,
         runbooks_dir=runbooks_dir,
+        scope=scope,
     )
 
 

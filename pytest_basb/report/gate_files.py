@@ -17,7 +17,8 @@ from typing import Any
 from pytest_basb.report.gate import NOT_EVALUATED, SUITES, GateReport, ServiceResult, plural, suite_of
 from pytest_basb.results import CheckResult
 
-STATUS_ICON = {"pass": "✅", "fail": "❌", NOT_EVALUATED: "⚪"}
+STATUS_ICON = {"pass": "✅", "fail": "❌", NOT_EVALUATED: "⚪", "none": "⚪"}
+NOTHING_CHECKED = "nothing was checked"
 MESSAGE_LIMIT = 300  # characters of a check message shown in Markdown; gate.json keeps all of it
 
 
@@ -34,6 +35,7 @@ def gate_dict(report: GateReport) -> dict[str, Any]:
         "finished_at": report.finished_at.isoformat(timespec="seconds"),
         "duration_s": report.duration_s,
         "ci_ok": report.ci_ok,
+        "scope": report.full_scope.to_dict(),
         "summary": report.summary,
         "services": [_service_dict(s) for s in report.services],
         "checks": [_check_dict(c) for c in report.checks],
@@ -104,16 +106,33 @@ def gate_md_lines(report: GateReport) -> list[str]:
 def _md_header(report: GateReport) -> list[str]:
     s = report.summary
     counts = ", ".join(f"{s[o]} {o}" for o in s)
-    return [
+    lines = [
         f"# BASB quality gate — {inline_code(report.environment)}",
         "",
-        f"**Verdict: {STATUS_ICON[report.verdict]} {report.verdict.upper()}**",
+        f"**Verdict: {STATUS_ICON[report.verdict]} {report.verdict_text()}**",
         "",
         f"- Run: {report.started_at.isoformat(timespec='seconds')} → "
         f"{report.finished_at.isoformat(timespec='seconds')} ({report.duration_s:g} s)",
+        *scope_lines(report),
         f"- Checks: {len(report.checks)} ({counts})",
         "",
     ]
+    if report.verdict == "none":
+        lines += [
+            f"**{NOTHING_CHECKED.capitalize()}**: no check of this run's selection ran; this report "
+            "replaces the previous one so that no stale verdict stays in place.",
+            "",
+        ]
+    return lines
+
+
+def scope_lines(report: GateReport) -> list[str]:
+    """`- Suites: health, smoke` and, for a partial run, what narrowed it."""
+    scope = report.full_scope
+    lines = [f"- Suites: {', '.join(scope.suites) or '—'}"]
+    if not scope.full:
+        lines.append(f"- Scope: {scope.label()} — narrowed by {'; '.join(scope.reasons)}")
+    return lines
 
 
 def _md_gate_table(report: GateReport) -> list[str]:
@@ -187,8 +206,11 @@ def terminal_table(report: GateReport) -> list[str]:
         cells = "  ".join(f"{_terminal_status(service, suite):<10}" for suite in SUITES)
         lines.append(f"{service.id:<{width}}  {cells}".rstrip())
     gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
+    lines.append(f"suites: {', '.join(report.full_scope.suites) or '—'}")
+    if report.partial:
+        lines.append(f"scope: {report.full_scope.label()} — narrowed by {'; '.join(report.full_scope.reasons)}")
     lines.append(
-        f"verdict: {report.verdict.upper()} ({report.environment}) — "
+        f"verdict: {report.verdict_text()} ({report.environment}) — "
         f"{plural(len(report.failures), 'failing check')}; gate items: {gate}"
     )
     return lines

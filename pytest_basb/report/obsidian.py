@@ -283,7 +283,7 @@ class _RunContext:
     @property
     def label(self) -> str:
         f = self.facts
-        return f"**Run {f.run} — {f.time} UTC — {inline_code(f.environment)} — {f.verdict.upper()}**"
+        return f"**Run {f.run} — {f.time} UTC — {inline_code(f.environment)} — {self.report.verdict_text()}**"
 
 
 def _goals(ctx: _RunContext) -> list[str]:
@@ -371,7 +371,7 @@ def _monitoring(ctx: _RunContext) -> list[str]:
         "",
         f"- **System Health**: {health}",
         f"- **Alerts Overview**: {plural(len(report.failures), 'failing check')}, "
-        f"{plural(len(report.warnings), 'warning')}; quality gate {report.verdict.upper()} (items: {gate}); "
+        f"{plural(len(report.warnings), 'warning')}; quality gate {report.verdict_text()} (items: {gate}); "
         f"real-time monitoring evidence: {monitoring.status}",
     ]
 

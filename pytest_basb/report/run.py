@@ -12,6 +12,7 @@ from typing import Any
 
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
+from pytest_basb.scope import run_scope
 from pytest_basb.shipped import runbooks_dir as runbooks_dir_for
 from pytest_basb.state import BasbState
 
@@ -28,6 +29,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         finished_at=datetime.now(UTC),
         runbooks_dir=runbooks_dir,
         ci_ok=None,  # the pipeline records the gate's own exit status; this run cannot judge itself
+        scope=run_scope(state),
     )
     report_dir = state.options.report_dir
     state.report_paths = [
@@ -37,7 +39,8 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     notes: list[str] = []
     vault = state.options.vault or environment.vault
     if vault is not None:
-        notes.append(_daily_log(report, state, vault, runbooks_dir))
+        logs = logged(report, state)
+        notes.append(_daily_log(report, state, vault, runbooks_dir) if logs else _not_logged(report, state))
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         _allure_files(report, state, Path(alluredir))
@@ -58,6 +61,20 @@ def _run_facts(state: BasbState, runbooks_dir: Path | None) -> dict[str, Any]:
     if state.options.shard is not None:
         facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
     return facts
+
+
+def logged(report: GateReport, state: BasbState) -> bool:
+    """--basb-log: `auto` logs full runs that checked something; `always` and `never` as they say."""
+    if state.options.log == "auto":
+        return report.verdict != "none" and not report.partial
+    return state.options.log == "always"
+
+
+def _not_logged(report: GateReport, state: BasbState) -> str:
+    if state.options.log == "never":
+        return "DevOps log: not written (--basb-log=never)"
+    why = "nothing was checked" if report.verdict == "none" else "a partial run"
+    return f"DevOps log: not written ({why}; --basb-log=always logs it)"
 
 
 def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path | None) -> str:
