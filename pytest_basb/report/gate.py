@@ -175,6 +175,17 @@ class GateReport:
         return tuple(c for c in self.checks if c.outcome in BLOCKING)
 
     @property
+    def blocked(self) -> dict[CheckKey, str]:
+        """Failing checks that could not run because of an earlier failure -> that failure's check id."""
+        return blocked_by(self.checks)
+
+    @property
+    def root_failures(self) -> tuple[CheckResult, ...]:
+        """The failures that carry a cause: every failure but the blocked ones."""
+        blocked = self.blocked
+        return tuple(c for c in self.failures if check_key(c) not in blocked)
+
+    @property
     def warnings(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if c.outcome == "warn")
 
@@ -187,6 +198,40 @@ class GateReport:
         """Outcome -> n for one suite over every service, every outcome present."""
         counts = Counter(c.outcome for c in self.checks if suite_of(c.id) == suite)
         return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
+
+
+BLOCKED_PREFIX = "blocked by "
+
+
+CheckKey = tuple[str, str, str]  # (service, check id, nodeid)
+
+
+def check_key(check: CheckResult) -> CheckKey:
+    return (check.service, check.id, check.nodeid)
+
+
+def blocked_by(checks: Sequence[CheckResult]) -> dict[CheckKey, str]:
+    """One root cause, reported once: a failure is blocked when the session refused it because an
+    earlier check broke it ("blocked by <check>: ..."), or when it repeats, word for word, an
+    earlier failure of the same service (e.g. every check of a service that never started)."""
+    first: dict[tuple[str, str], str] = {}
+    blocked: dict[CheckKey, str] = {}
+    for check in checks:
+        if check.outcome not in BLOCKING or not check.message:
+            continue
+        if check.message.startswith(BLOCKED_PREFIX):
+            blocked[check_key(check)] = check.message.removeprefix(BLOCKED_PREFIX).split(":", 1)[0].strip()
+        elif (check.service, check.message) in first:
+            blocked[check_key(check)] = first[(check.service, check.message)]
+        else:
+            first[(check.service, check.message)] = check.id
+    return blocked
+
+
+def blocked_lines(checks: Sequence[CheckResult]) -> list[str]:
+    """`3 checks on kit blocked by health.handshake` — one line per service and cause."""
+    counts = Counter((key[0], cause) for key, cause in blocked_by(checks).items())
+    return [f"{plural(n, 'check')} on {service} blocked by {cause}" for (service, cause), n in sorted(counts.items())]
 
 
 def suite_of(check_id: str) -> str:
@@ -285,7 +330,11 @@ def _ran(checks: Sequence[CheckResult], prefixes: tuple[str, ...]) -> list[Check
 
 
 def _failed_lines(checks: Sequence[CheckResult]) -> list[str]:
-    return [f"{c.id} on {c.service}: {c.outcome}" for c in checks if c.outcome in BLOCKING]
+    blocked = blocked_by(checks)
+    roots = [
+        f"{c.id} on {c.service}: {c.outcome}" for c in checks if c.outcome in BLOCKING and check_key(c) not in blocked
+    ]
+    return [*roots, *blocked_lines(checks)]
 
 
 def _every_service(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckResult], ids: Sequence[str]) -> GateItem:
@@ -293,9 +342,10 @@ def _every_service(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckR
     ran = _ran(checks, prefixes)
     label = " + ".join(f"{p}*" for p in prefixes)
     failed = _failed_lines(ran)
+    failing = sum(c.outcome in BLOCKING for c in ran)
     covered = {c.service for c in ran}
     missing = [sid for sid in ids if sid not in covered]
-    evidence = [f"{label}: {plural(len(ran), 'check')} on {len(covered)}/{len(ids)} services, {len(failed)} failing"]
+    evidence = [f"{label}: {plural(len(ran), 'check')} on {len(covered)}/{len(ids)} services, {failing} failing"]
     evidence += failed
     if missing:
         evidence.append(f"no {label} checks ran for: {', '.join(missing)}")
@@ -314,7 +364,8 @@ def _any_evidence(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckRe
         return GateItem(item, NOT_EVALUATED, (f"no {label} checks ran",))
     failed = _failed_lines(ran)
     services = sorted({c.service for c in ran})
-    evidence = (f"{label}: {plural(len(ran), 'check')} on {', '.join(services)}, {len(failed)} failing", *failed)
+    failing = sum(c.outcome in BLOCKING for c in ran)
+    evidence = (f"{label}: {plural(len(ran), 'check')} on {', '.join(services)}, {failing} failing", *failed)
     return GateItem(item, "fail" if failed else "pass", evidence)
 
 

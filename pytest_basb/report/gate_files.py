@@ -14,7 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.report.gate import NOT_EVALUATED, SUITES, GateReport, ServiceResult, plural, suite_of
+from pytest_basb.report.gate import (
+    NOT_EVALUATED,
+    SUITES,
+    CheckKey,
+    GateReport,
+    ServiceResult,
+    blocked_lines,
+    check_key,
+    plural,
+    runbook_path,
+    suite_of,
+)
 from pytest_basb.results import CheckResult
 
 STATUS_ICON = {"pass": "✅", "fail": "❌", NOT_EVALUATED: "⚪", "none": "⚪"}
@@ -98,7 +109,7 @@ def gate_md_lines(report: GateReport) -> list[str]:
         *_md_header(report),
         *_md_gate_table(report),
         *_md_service_table(report),
-        *_md_check_list("Failures", report.failures),
+        *_md_failures(report),
         *_md_check_list("Warnings", report.warnings),
     ]
 
@@ -185,6 +196,15 @@ def suite_cell(service: ServiceResult, suite: str) -> str:
     return f"{counts.get('pass', 0)} / {failed} / {counts.get('warn', 0)}"
 
 
+def _md_failures(report: GateReport) -> list[str]:
+    """Each root cause once; the checks it blocked are counted, not repeated."""
+    lines = _md_check_list("Failures", report.root_failures)
+    blocked = blocked_lines(report.checks)
+    if blocked:
+        lines[-1:] = [*(f"- {line} (not repeated: same cause)" for line in blocked), ""]
+    return lines
+
+
 def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
     if not checks:
         return []
@@ -198,17 +218,35 @@ def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
 # --- terminal -----------------------------------------------------------------------------------
 
 
+TERMINAL_LEGEND = (
+    "legend: pass · pass(warn) = passed with warnings · FAIL = failed or errored · "
+    "blocked = could not run, blocked by an earlier failure · skip = all skipped · — = suite not run"
+)
+TERMINAL_LISTED = 10  # failing checks named in the terminal; gate.md lists them all
+
+
 def terminal_table(report: GateReport) -> list[str]:
-    """Short lines for pytest's terminal summary: one per service, then the verdict."""
+    """Short lines for pytest's terminal summary: one per service, a legend, what failed (with its
+    runbook), what was blocked, which gate items were not evaluated and why, then the verdict."""
     width = max([len(s.id) for s in report.services] + [len("service")])
+    blocked = report.blocked
     lines = [f"{'service':<{width}}  " + "  ".join(f"{suite:<10}" for suite in SUITES)]
     for service in report.services:
-        cells = "  ".join(f"{_terminal_status(service, suite):<10}" for suite in SUITES)
+        cells = "  ".join(f"{_terminal_status(report, service, suite, blocked):<10}" for suite in SUITES)
         lines.append(f"{service.id:<{width}}  {cells}".rstrip())
-    gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
+    lines.append(TERMINAL_LEGEND)
     lines.append(f"suites: {', '.join(report.full_scope.suites) or '—'}")
     if report.partial:
         lines.append(f"scope: {report.full_scope.label()} — narrowed by {'; '.join(report.full_scope.reasons)}")
+    for check in report.root_failures[:TERMINAL_LISTED]:
+        lines.append(f"failing: {check.id} on {check.service} — runbook: {_runbook(report, check.id)}")
+    if len(report.root_failures) > TERMINAL_LISTED:
+        lines.append(f"failing: … and {len(report.root_failures) - TERMINAL_LISTED} more in gate.md")
+    lines += [f"blocked: {line}" for line in blocked_lines(report.checks)]
+    for item in report.gate:
+        if item.status == NOT_EVALUATED:
+            lines.append(f"not evaluated: {item.item} — {item.evidence[-1] if item.evidence else 'no evidence'}")
+    gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
     lines.append(
         f"verdict: {report.verdict_text()} ({report.environment}) — "
         f"{plural(len(report.failures), 'failing check')}; gate items: {gate}"
@@ -216,12 +254,20 @@ def terminal_table(report: GateReport) -> list[str]:
     return lines
 
 
-def _terminal_status(service: ServiceResult, suite: str) -> str:
+def _runbook(report: GateReport, check_id: str) -> str:
+    if report.runbooks_dir is None:
+        return "none (no runbooks directory)"
+    path = runbook_path(report.runbooks_dir, check_id)
+    return str(path) if path.is_file() else f"missing ({path})"
+
+
+def _terminal_status(report: GateReport, service: ServiceResult, suite: str, blocked: dict[CheckKey, str]) -> str:
     counts = service.suite_counts(suite)
     if not counts:
         return "—"
     if counts.get("fail") or counts.get("error"):
-        return "FAIL"
+        failing = [c for c in report.failures if c.service == service.id and suite_of(c.id) == suite]
+        return "blocked" if all(check_key(c) in blocked for c in failing) else "FAIL"
     if counts.get("warn"):
         return "pass(warn)"
     if counts.get("pass"):

@@ -25,7 +25,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.report.gate import MONITORING, NOT_EVALUATED, SUITES, GateReport, plural, runbook_path, suite_of
+from pytest_basb.report.gate import (
+    MONITORING,
+    NOT_EVALUATED,
+    SUITES,
+    GateReport,
+    blocked_lines,
+    plural,
+    runbook_path,
+    suite_of,
+)
 from pytest_basb.report.gate_files import STATUS_ICON, atomic_write, inline_code
 from pytest_basb.report.note import (
     Note,
@@ -385,16 +394,17 @@ def _issues(ctx: _RunContext) -> list[str]:
             f"- **Description**: No issues — {plural(len(report.checks), 'check')}, none failing or warning.",
             "- **Actions Taken**: None needed.",
         ]
-    for check in report.failures[:MAX_LISTED]:
+    for check in report.root_failures[:MAX_LISTED]:
         lines += [
             f"- ❌ {inline_code(check.id)} on {inline_code(check.service)} ({check.outcome})",
             f"  - **Description**: {_message(check)}",
             f"  - **Actions Taken**: promotion blocked (verdict {report.verdict.upper()}); "
             f"follow-up in Tomorrow's Plan; runbook: {_runbook_link(ctx, check.id)}",
         ]
+    lines += [f"- ⛔ {line} (same cause, not repeated)" for line in blocked_lines(report.checks)]
     for check in report.warnings[:MAX_LISTED]:
         lines.append(f"- ⚠️ {inline_code(check.id)} on {inline_code(check.service)} (warning): {_message(check)}")
-    hidden = max(0, len(report.failures) - MAX_LISTED) + max(0, len(report.warnings) - MAX_LISTED)
+    hidden = max(0, len(report.root_failures) - MAX_LISTED) + max(0, len(report.warnings) - MAX_LISTED)
     if hidden:
         lines.append(f"- … and {hidden} more in the gate report")
     return lines
@@ -408,7 +418,7 @@ def _plan(ctx: _RunContext) -> list[str]:
     report = ctx.report
     lines = [ctx.label, ""]
     seen: set[tuple[str, str]] = set()
-    for check in report.failures:
+    for check in report.root_failures:
         if (check.id, check.service) in seen:
             continue
         seen.add((check.id, check.service))
