@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import GOOD_SERVER, SUITES, Gate
+from tests.conftest import GOOD_SERVER, SUITES, Gate, free_port
 
 INVENTORY = f"""
 version: 1
@@ -89,3 +89,24 @@ def test_a_run_that_checked_nothing_replaces_the_stale_report(gate: Gate) -> Non
     assert document["checks"] == []
     assert "Nothing was checked" in (gate.report_dir / "gate.md").read_text()
     result.stdout.fnmatch_lines(["verdict: NOTHING CHECKED (t)*"])
+
+
+def test_an_unreachable_service_fails_once_and_blocks_the_rest(gate: Gate) -> None:
+    port = free_port()
+    gate.write(f"""
+    version: 1
+    environments:
+      t:
+        services:
+          gone: {{transport: streamable-http, url: "http://127.0.0.1:{port}/mcp", timeout_s: 5}}
+    """)
+    result = gate.run("-m", "health or smoke", "--basb-target=live")
+    document = _gate_json(gate)
+    failing = [c for c in document["checks"] if c["outcome"] in ("fail", "error")]
+    assert len(failing) > 3
+    text = result.stdout.str()
+    table = text[text.index("BASB quality gate") :]
+    assert table.count("failing: ") == 1, table
+    result.stdout.fnmatch_lines(["blocked: * checks on gone blocked by *"])
+    md = (gate.report_dir / "gate.md").read_text()
+    assert md.split("## Failures")[1].count("\n- ") == 2, md  # the cause, then one blocked line

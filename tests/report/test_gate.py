@@ -341,3 +341,15 @@ def test_identical_launch_failures_of_one_service_count_as_one_cause() -> None:
         ("search", "health.liveness", results[1].nodeid): "health.handshake",
         ("search", "smoke.call", results[2].nodeid): "health.handshake",
     }
+
+
+def test_report_files_get_the_usual_mode(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = write_gate_md(gate([*healthy("capture")]), tmp_path / "gate.md")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
