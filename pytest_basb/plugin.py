@@ -131,7 +131,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
     state = session.config.stash[STATE_KEY]
-    if state.active:
+    if state.active and not session.config.option.collectonly:  # --collect-only lists, never starts
         launch_services(state, {service_of(item) for item in session.items if item.get_closest_marker("basb_check")})
 
 
