@@ -110,3 +110,11 @@ def test_an_unreachable_service_fails_once_and_blocks_the_rest(gate: Gate) -> No
     result.stdout.fnmatch_lines(["blocked: * checks on gone blocked by *"])
     md = (gate.report_dir / "gate.md").read_text()
     assert md.split("## Failures")[1].count("\n- ") == 2, md  # the cause, then one blocked line
+
+
+def test_collect_only_lists_the_checks_and_writes_nothing(gate: Gate) -> None:
+    gate.write(INVENTORY)
+    result = gate.run("--collect-only", "-q", "-m", "health")
+    result.stdout.fnmatch_lines(["*test_handshake?kat?"])
+    result.stdout.fnmatch_lines(["*test_handshake?kit?"])
+    assert not gate.report_dir.exists()
