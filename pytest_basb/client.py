@@ -17,6 +17,7 @@ import re
 import signal
 import time
 import warnings
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -36,6 +37,7 @@ from pytest_basb import __version__
 from pytest_basb.auth_explain import RejectionWatch, explained
 from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
 from pytest_basb.redaction import Redactor
+from pytest_basb.speculation import Speculation
 from pytest_basb.stdio_process import Oversized, StdioProcess
 from pytest_basb.targets.base import Endpoint
 
@@ -209,6 +211,9 @@ class Connection:
         self.prefetched: dict[str, tuple[list[dict[str, Any]], int] | ServiceError] = {}
         self.stderr: IO[str] | None = None
         self.started = False
+        # Requests the checks will make, sent during the prefetch (see speculation.py), and answers.
+        self.speculate: Callable[[str, dict[str, list[dict[str, Any]]]], list[Speculation]] | None = None
+        self._speculated: dict[tuple[str, str, str], deque[tuple[Any, float]]] = {}
         self._runtime = runtime
         self._client: Client | None = None
         self._process: StdioProcess | None = None
@@ -293,6 +298,30 @@ class Connection:
             self.prefetched[method] = error
             if error.kind in BREAKING:
                 return  # a session that broke will not answer the next listing either
+        if self.speculate is not None:
+            listings = {m: v[0] for m, v in self.prefetched.items() if not isinstance(v, ServiceError)}
+            await self._send_ahead(client, self.speculate(self.handshake.era, listings))
+
+    async def _send_ahead(self, client: Client, speculations: list[Speculation]) -> None:
+        """Ask now what the checks will ask; stop at the first answer that breaks the session."""
+        for op in speculations:
+            started = time.perf_counter()
+            what = _label(op)
+            try:
+                with anyio.fail_after(self.timeout_s):
+                    result: Any = await _OPERATIONS[op.operation](client, *op.args)
+            except TimeoutError:
+                result = ServiceError(self._explain(f"{what}: no answer within {self.timeout_s:g}s"), kind="timeout")
+            except Exception as exc:
+                result = self.error_for(what, exc)
+            self._speculated.setdefault(op.key, deque()).append((result, time.perf_counter() - started))
+            if isinstance(result, ServiceError) and result.kind in BREAKING:
+                return
+
+    def take_speculated(self, key: tuple[str, str, str]) -> tuple[Any, float] | None:
+        """The answer sent ahead for this check's request (once), or None: ask the server."""
+        answers = self._speculated.get(key)
+        return answers.popleft() if answers else None
 
     def _transport(self) -> Any:
         endpoint = self.endpoint
@@ -499,6 +528,21 @@ async def get_prompt(client: Client, name: str, arguments: dict[str, str] | None
     result = await client.get_prompt(name, arguments)
     return [m.model_dump(by_alias=True, mode="json", exclude_none=True) for m in result.messages]
 
+
+def _label(op: Speculation) -> str:
+    """The request as the checks' own messages name it."""
+    if op.operation == "liveness":
+        return "ping" if op.args[0] == "legacy" else "server/discover"
+    method = {"call_tool": "tools/call", "read_resource": "resources/read", "get_prompt": "prompts/get"}
+    return f"{method[op.operation]} {op.args[0]}"
+
+
+_OPERATIONS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "liveness": liveness,
+    "call_tool": call_tool,
+    "read_resource": read_resource,
+    "get_prompt": get_prompt,
+}
 
 # -- transports ------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ SUITE_MARKERS = {
     "smoke": "smoke checks: the core surface works (the CI gate runs -m smoke)",
     "regression": "regression checks: the surface and results match the committed baseline",
     "security": "security checks: auth, origin, TLS, tool poisoning, secrets",
+    "monitoring": "monitoring checks: metrics endpoints serve Prometheus data (also run by -m smoke)",
 }
 
 
@@ -119,7 +120,10 @@ class _XdistHooks:
             return None  # `each`, `loadfile`, `worksteal` asked for explicitly: the user's choice
         from pytest_basb.xdist_scheduler import ServiceScheduling
 
-        return ServiceScheduling(config, log)
+        environment = self.state.environment
+        return ServiceScheduling(
+            config, log, frozenset(s.id for s in environment.services) if environment else frozenset()
+        )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -142,7 +146,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if state is None or not state.active or marker is None or service_id is None:
         return
     if not state.prefetched:
-        state.prefetch(services_to_prefetch(item.session, item.config))
+        from pytest_basb.speculation import plans_from
+
+        services = services_to_prefetch(item.session, item.config)
+        plans = plans_from(_checks_of(item.session.items, set(services)))
+        state.prefetch(services, plans)
     from pytest_basb.report.allure_labels import allure_enabled, label_test
 
     if allure_enabled(item.config):
@@ -159,7 +167,23 @@ def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list
     if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
         return []  # another scheduler decides: open sessions as checks need them
     nodeids = [item.nodeid for item in session.items]
-    return services_of_worker(nodeids, int(worker_input["workercount"]), worker_index(worker_input["workerid"]))
+    state = config.stash[STATE_KEY]
+    known = {s.id for s in state.environment.services} if state.environment else set()
+    count, index = int(worker_input["workercount"]), worker_index(worker_input["workerid"])
+    return services_of_worker(nodeids, count, index, known)
+
+
+def _checks_of(items: list[pytest.Item], services: set[str]) -> list[tuple[str, str, int | None]]:
+    """(service, check id, declared call index) of each collected check of these services."""
+    found = []
+    for item in items:
+        marker = item.get_closest_marker("basb_check")
+        service_id = service_of(item)
+        if marker is None or service_id not in services:
+            continue
+        declared = getattr(item, "callspec", None) and item.callspec.params.get("basb_declared_call")  # type: ignore[attr-defined]
+        found.append((str(service_id), str(marker.args[0]), declared[1] if declared else None))
+    return found
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
+from pytest_basb.speculation import speculation_key
 
 if TYPE_CHECKING:
     from pytest_basb.client import Connection, McpRuntime, Transcript
@@ -32,6 +33,7 @@ class ServiceSession:
         self._broken: ServiceError | None = None
         self._blamed: str | None = None  # the check that reported the first failure
         self.current_check: str | None = None  # set by the harness for each test
+        self.last_duration_s = 0.0  # of the last request (also when its answer was sent ahead)
 
     @property
     def endpoint(self) -> Endpoint:
@@ -74,9 +76,8 @@ class ServiceSession:
         from pytest_basb import client
 
         era = self.handshake().era
-        started = time.perf_counter()
         self._run("ping" if era == "legacy" else "server/discover", client.liveness, era)
-        return time.perf_counter() - started
+        return self.last_duration_s
 
     def tools(self) -> list[dict[str, Any]]:
         return self._listing("tools/list")
@@ -125,10 +126,20 @@ class ServiceSession:
 
     def _run(self, what: str, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
         self.handshake()
+        sent_ahead = self._connection.take_speculated(speculation_key(self.current_check, operation.__name__, args))
+        if sent_ahead is not None:
+            answer, self.last_duration_s = sent_ahead
+            if isinstance(answer, ServiceError):
+                self._fail(answer)
+            result: T = answer
+            return result
+        started = time.perf_counter()
         try:
             return self._connection.run(what, operation, *args)
         except ServiceError as exc:
             self._fail(exc)
+        finally:
+            self.last_duration_s = time.perf_counter() - started
 
     # -- failures ---------------------------------------------------------------------------
 

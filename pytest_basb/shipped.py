@@ -32,23 +32,31 @@ def runbooks_dir(rootpath: Path) -> Path | None:
     return _first_dir(rootpath / "docs" / "runbooks") or shipped_runbooks_dir()
 
 
-def is_checkout(rootpath: Path) -> bool:
-    """The rootdir is a pytest-basb checkout: its `suites/` are the shipped ones (testpaths names them)."""
-    return (rootpath / "pytest_basb" / "plugin.py").is_file() and (rootpath / "suites").is_dir()
+def holds_the_suites(paths: list[Path], shipped: Path) -> bool:
+    """One of `paths` holds its own copy of the shipped suites (a checkout of this project, or a copy
+    of it): the same test file names. Then those are the suites; adding the shipped ones would collect
+    every suite twice, and pytest cannot import two modules of one name."""
+    names = {path.name for path in shipped.rglob("test_*.py")}
+    return any(
+        file.name in names
+        for path in paths
+        if path.is_dir() and path.resolve() != shipped.resolve()
+        for file in path.rglob("test_*.py")
+    )
 
 
 def add_shipped_suites(config: pytest.Config) -> None:
     """With no test path on the command line, collect the shipped suites plus any `testpaths`.
 
-    A path given on the command line is the user's choice and is left alone; so is a checkout of
-    this project (its `testpaths` are the shipped suites) and `basb_shipped_suites = false`.
+    A path given on the command line is the user's choice and is left alone; so are `testpaths`
+    that hold their own copy of the suites (this project's checkout) and `basb_shipped_suites = false`.
     """
     if config.args_source == pytest.Config.ArgsSource.ARGS or not _ini_bool(config, "basb_shipped_suites"):
         return
     shipped = suites_dir()
-    if shipped is None or is_checkout(config.rootpath):
-        return
     own = config.args if config.args_source == pytest.Config.ArgsSource.TESTPATHS else []
+    if shipped is None or holds_the_suites([Path(arg) for arg in own], shipped):
+        return
     seen: set[Path] = set()
     args: list[str] = []
     for arg in [str(shipped), *own]:

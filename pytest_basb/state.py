@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_basb.redaction import Redactor
 
 if TYPE_CHECKING:
+    from pytest_basb.ci_status import CiStatus
     from pytest_basb.client import McpRuntime
-    from pytest_basb.inventory import Environment
+    from pytest_basb.inventory import Environment, ServiceConfig
     from pytest_basb.report.gate import Scope
     from pytest_basb.results import CheckResult
     from pytest_basb.session import ServiceSession
+    from pytest_basb.speculation import ServicePlan, Speculation
     from pytest_basb.targets.base import Endpoint
     from pytest_basb.targets.local import Launcher
 
@@ -31,6 +34,11 @@ class Options:
     vault: Path | None
     timeout_s: float | None
     target: str
+    baseline_dir: Path | None = None  # None: `baselines/` beside the inventory
+    record_baseline: bool = False
+    repeat: int = 5
+    ci_status: CiStatus | None = None  # --basb-ci-status, read and checked at configure time
+    pushgateway: str | None = None  # --basb-pushgateway URL
     shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
     log: str = "auto"  # --basb-log: auto (full runs only), always, never
 
@@ -105,19 +113,26 @@ class BasbState:
             self.runtime = McpRuntime(ProcessRegistry(self.run_dir) if self.run_dir is not None else None)
         return self.runtime
 
-    def prefetch(self, service_ids: Iterable[str]) -> None:
-        """Open the sessions of these services at once and fetch their listings (concurrently)."""
+    def prefetch(self, service_ids: Iterable[str], plans: Mapping[str, ServicePlan] | None = None) -> None:
+        """Open the sessions of these services at once, fetch their listings and send ahead the
+        requests their collected checks will make (`plans`), all services concurrently."""
         if self.prefetched:
             return
         self.prefetched = True
         from pytest_basb.mcp_data import ServiceError
 
+        assert self.environment is not None
         wanted = []
         for service_id in sorted(set(service_ids)):
             try:
-                wanted.append(self.session(service_id).connection)
+                connection = self.session(service_id).connection
             except ServiceError:
                 continue  # its launch failed: its checks say so without a connection
+            plan = (plans or {}).get(service_id)
+            if plan is not None:
+                config = self.environment.service(service_id)
+                connection.speculate = functools.partial(_speculations, plan, config)
+            wanted.append(connection)
         self.mcp_runtime().open_all(wanted, prefetch=True)
 
     def publish_launch_errors(self) -> None:
@@ -143,6 +158,12 @@ class BasbState:
         if self.launcher is not None:
             self.launcher.stop(grace_s=0.0 if fast else None)
             self.launcher = None
+
+
+def _speculations(
+    plan: ServicePlan, config: ServiceConfig, era: str, listings: dict[str, list[dict[str, Any]]]
+) -> list[Speculation]:
+    return plan.speculations(config, era=era, listings=listings)
 
 
 LAUNCH_ERRORS = "launch-errors.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +107,10 @@ def test_plan_keeps_each_service_on_one_worker_and_balances() -> None:
     assert plan(list(reversed(nodeids)), 2) == shares  # the same on every process
     both = services_of_worker(nodeids, 2, 0) + services_of_worker(nodeids, 2, 1)
     assert sorted(both) == sorted(f"svc{s}" for s in range(10))
+    # Tests that are not a known service's checks are balanced one by one; an xdist_group stays whole.
+    assert scope_of("tests/test_x.py::test_y[2]", {"svc1"}) == "tests/test_x.py::test_y[2]"
+    assert scope_of("tests/test_x.py::test_y[svc1]", {"svc1"}) == "basb-service:svc1"
+    assert scope_of("tests/test_d.py::test_z@docker", {"svc1"}) == "group:docker"
 
 
 def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, tmp_path: Path) -> None:
@@ -116,3 +121,30 @@ def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, t
     verdict, checks = outcomes(gate.report_dir)
     assert checks == []
     assert verdict == "none"  # nothing was checked: the job succeeds, the report says so
+
+
+def test_speculations_follow_the_collected_checks_only() -> None:
+    from pytest_basb.inventory import ServiceConfig, SmokeCall
+    from pytest_basb.speculation import UNKNOWN_TOOL, plans_from
+
+    service = ServiceConfig(
+        id="svc",
+        transport="stdio",
+        command=("python", "x.py"),
+        smoke=(SmokeCall(tool="add", arguments={"a": 1}), SmokeCall(prompt="greet", arguments={"name": 3})),
+    )
+    listings: dict[str, list[dict[str, Any]]] = {
+        "tools/list": [{"name": "add"}],
+        "resources/list": [{"uri": "info://a"}],
+        "prompts/list": [{"name": "greet", "arguments": [{"name": "name", "required": True}]}, {"name": "needs"}],
+    }
+    plans = plans_from([("svc", "health.liveness", None), ("svc", "smoke.call", 0), ("svc", "smoke.prompts_get", None)])
+    ops = [(s.check, s.operation, s.args) for s in plans["svc"].speculations(service, era="modern", listings=listings)]
+    assert ops == [
+        ("health.liveness", "liveness", ("modern",)),
+        ("smoke.call", "call_tool", ("add", {"a": 1})),
+        ("smoke.prompts_get", "get_prompt", ("greet", {"name": "3"})),
+        ("smoke.prompts_get", "get_prompt", ("needs", {})),
+    ]
+    # Checks that were not collected send nothing ahead (no unknown tool, no resource reads).
+    assert all(UNKNOWN_TOOL not in str(op) and "read_resource" not in op for op in ops)

@@ -230,9 +230,10 @@ def terminal_table(report: GateReport) -> list[str]:
     runbook), what was blocked, which gate items were not evaluated and why, then the verdict."""
     width = max([len(s.id) for s in report.services] + [len("service")])
     blocked = report.blocked
-    lines = [f"{'service':<{width}}  " + "  ".join(f"{suite:<10}" for suite in SUITES)]
+    suites = report_suites(report)  # the standard ones, then e.g. monitoring when it ran
+    lines = [f"{'service':<{width}}  " + "  ".join(f"{suite:<10}" for suite in suites)]
     for service in report.services:
-        cells = "  ".join(f"{_terminal_status(report, service, suite, blocked):<10}" for suite in SUITES)
+        cells = "  ".join(f"{_terminal_status(report, service, suite, blocked):<10}" for suite in suites)
         lines.append(f"{service.id:<{width}}  {cells}".rstrip())
     lines.append(TERMINAL_LEGEND)
     lines.append(f"suites: {', '.join(report.full_scope.suites) or '—'}")
