@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
 
-.PHONY: demo test lint typecheck selftest selftest-versions bench clean
+.PHONY: demo allure test lint typecheck selftest selftest-versions bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ $(NODE_SERVERS)/node_modules/.installed: $(NODE_SERVERS)/package.json
 	touch $@
 
 # The gate on the embedded environment; exit 5 (nothing selected) is reported, never taken as a pass.
+# It also writes Allure results (basb-report/allure-results) for `make allure`.
 demo: $(VENV)/.installed
-	@scripts/pytest-or-explain $(BIN)/pytest --basb-env=local -n 2
+	@scripts/pytest-or-explain $(BIN)/pytest --basb-env=local -n 2 --alluredir=$(ALLURE_RESULTS) --clean-alluredir
+
+# Renders the Allure results of the last `make demo` (or ALLURE_RESULTS=DIR) into basb-report/allure-report;
+# installs the npm `allure` package (pinned in tests/servers/node/package.json) on first use.
+ALLURE_RESULTS ?= basb-report/allure-results
+ALLURE_REPORT ?= basb-report/allure-report
+allure: $(NODE_SERVERS)/node_modules/.installed
+	@[ -d "$(ALLURE_RESULTS)" ] || { echo "make allure: no results in $(ALLURE_RESULTS); run make demo first"; exit 2; }
+	$(NODE_SERVERS)/node_modules/.bin/allure generate $(ALLURE_RESULTS) --output $(ALLURE_REPORT)
+	@echo "Allure report: $(ALLURE_REPORT)/index.html"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

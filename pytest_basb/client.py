@@ -438,15 +438,16 @@ class Connection:
     # -- diagnostics ------------------------------------------------------------------------
 
     def stderr_tail(self, lines: int = 8) -> str:
-        """The server's last non-blank stderr lines (the root cause is rarely on the last line)."""
+        """The server's last non-blank stderr lines, and its first error line (the root cause is rarely last)."""
         if self.stderr is None or self.stderr.closed:
             return ""
         with contextlib.suppress(Exception):
             self.stderr.flush()
             self.stderr.seek(0)
             text = self.stderr.read()[-8000:]
-            tail = [line for line in text.splitlines() if line.strip()][-lines:]
-            return self.transcript.redactor.text("\n".join(tail))
+            from pytest_basb.stderr_lines import meaningful_lines
+
+            return self.transcript.redactor.text("\n".join(meaningful_lines(text, lines)))
         return ""
 
     def _explain(self, what: str) -> str:

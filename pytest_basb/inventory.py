@@ -27,6 +27,7 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_PROTOCOL_VERSIONS = ("2025-06-18", "2025-11-25", "2026-07-28")
 
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
+URL_PATTERN = "^(https?://|\\$\\{)"  # the inventory schema's $defs.url pattern
 POINTER_PATTERN = "^(/.*)?$"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # argv[0] spelled like this means "the interpreter running pytest", so a venv need not be on PATH.
@@ -230,8 +231,14 @@ def _validate(path: Path, data: Any) -> None:
 
     validator = Draft202012Validator(inventory_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
-    if errors:
-        raise InventoryError(_explain(path, _deepest(errors[0])))
+    if not errors:
+        return
+    # Every problem of the file at once (one run to fix them all), each named once, in file order.
+    problems = list(dict.fromkeys(_explain(path, _deepest(error)) for error in errors))
+    if len(problems) == 1:
+        raise InventoryError(problems[0])
+    listed = "\n".join(f"  - {problem.removeprefix(f'{path}: ')}" for problem in problems)
+    raise InventoryError(f"{path}: {len(problems)} problems:\n{listed}")
 
 
 def _deepest(error: Any) -> Any:
@@ -265,6 +272,11 @@ def _explain(path: Path, error: Any) -> str:
         return (
             f"{path}: {key}: `{error.instance}` is not a valid id: "
             "ids are lowercase letters, digits and '-', starting with a letter or digit."
+        )
+    if validator == "pattern" and error.validator_value == URL_PATTERN:
+        return (
+            f"{path}: {key}: not a URL: write it as http://host[:port]/path or https://host[:port]/path "
+            "(e.g. https://capture.example.org/mcp), or start it with a ${VAR} reference."
         )
     if validator == "pattern" and error.validator_value == POINTER_PATTERN:
         return (

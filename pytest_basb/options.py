@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from pytest_basb.ci_status import CiStatus
 from pytest_basb.targets import TARGETS
 
+LOG_POLICIES = ("auto", "always", "never")
+
 
 def add_options(parser: pytest.Parser) -> None:
     """Register every option in one group and every ini key (so --strict-config passes)."""
@@ -27,19 +29,19 @@ def add_options(parser: pytest.Parser) -> None:
         "--basb-inventory",
         dest="basb_inventory",
         metavar="PATH",
-        help="Inventory file (default: basb-inventory.yaml at the rootdir)",
+        help="Inventory file, relative to the current folder (default: basb-inventory.yaml at the rootdir)",
     )
     group.addoption(
         "--basb-report-dir",
         dest="basb_report_dir",
         metavar="DIR",
-        help="Where gate.json and gate.md are written (default: basb-report/)",
+        help="Folder for gate.json and gate.md, relative to the current folder (default: basb-report/ at the rootdir)",
     )
     group.addoption(
         "--basb-vault",
         dest="basb_vault",
         metavar="DIR",
-        help="Obsidian vault for the DevOps log, overriding the environment's vault",
+        help="Obsidian vault for the DevOps log (relative to the current folder), overriding the environment's vault",
     )
     group.addoption(
         "--basb-timeout",
@@ -92,31 +94,44 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="K/N",
         help="Check only the services of shard K of N (stable hash of the service id); merge with basb-report merge",
     )
+    group.addoption(
+        "--basb-log",
+        dest="basb_log",
+        choices=LOG_POLICIES,
+        help="Append this run to the DevOps log: auto (default: full runs only), always or never",
+    )
     parser.addini("basb_env", "Default environment for --basb-env", default="")
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
+    parser.addini("basb_vault", "Default Obsidian vault for the DevOps log, relative to the rootdir", default="")
     parser.addini("basb_target", "Default target: live, local or containers", default="local")
+    parser.addini("basb_log", "Default for --basb-log: auto, always or never", default="auto")
+    parser.addini(
+        "basb_shipped_suites",
+        "With no test path given, also collect the suites shipped with pytest-basb (default true)",
+        type="bool",
+        default=True,
+    )
     parser.addini("basb_baseline_dir", "Default regression baselines folder, relative to the rootdir", default="")
     parser.addini("basb_pushgateway", "Default Pushgateway URL for --basb-pushgateway", default="")
 
 
 def read_options(config: pytest.Config) -> Options:
-    """Command line first, then the ini file, then the defaults; paths relative to the rootdir."""
-    root = config.rootpath
+    """Command line first, then the ini file, then the defaults.
 
-    def path_option(name: str, default: str) -> Path:
-        value = config.getoption(name) or config.getini(name) or default
-        path = Path(value)
-        return path if path.is_absolute() else root / path
-
+    Relative paths: a command-line value is relative to the folder pytest was started in (as a
+    shell user expects); an ini value or a default is relative to the rootdir (the ini file's folder).
+    """
+    inventory = path_option(config, "basb_inventory", "basb-inventory.yaml")
+    report_dir = path_option(config, "basb_report_dir", "basb-report")
+    assert inventory is not None
+    assert report_dir is not None
     timeout = config.getoption("basb_timeout")
     if timeout is not None and timeout <= 0:
         raise pytest.UsageError("--basb-timeout: must be a positive number of seconds")
-    vault = config.getoption("basb_vault")
     repeat = config.getoption("basb_repeat")
     if repeat < 1:
         raise pytest.UsageError("--basb-repeat: must be at least 1")
-    baseline_dir = config.getoption("basb_baseline_dir") or config.getini("basb_baseline_dir")
     shard = None
     if config.getoption("basb_shard"):
         from pytest_basb.sharding import parse_shard
@@ -125,20 +140,40 @@ def read_options(config: pytest.Config) -> Options:
             shard = parse_shard(config.getoption("basb_shard"))
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+    log = config.getoption("basb_log") or config.getini("basb_log") or "auto"
+    if log not in LOG_POLICIES:
+        raise pytest.UsageError(f"basb_log = {log!r} in the ini file: use one of {', '.join(LOG_POLICIES)}")
     return Options(
         env_name=config.getoption("basb_env") or config.getini("basb_env") or None,
-        inventory=path_option("basb_inventory", "basb-inventory.yaml"),
-        report_dir=path_option("basb_report_dir", "basb-report"),
-        vault=Path(vault).resolve() if vault else None,
+        inventory=inventory,
+        report_dir=report_dir,
+        vault=path_option(config, "basb_vault", None),
         timeout_s=timeout,
         target=config.getoption("basb_target") or config.getini("basb_target") or "local",
-        baseline_dir=path_option("basb_baseline_dir", "") if baseline_dir else None,
+        baseline_dir=path_option(config, "basb_baseline_dir", None),
         record_baseline=bool(config.getoption("basb_record_baseline")),
         repeat=repeat,
         ci_status=_ci_status(config.getoption("basb_ci_status")),
         pushgateway=config.getoption("basb_pushgateway") or config.getini("basb_pushgateway") or None,
         shard=shard,
+        log=log,
     )
+
+
+def path_option(config: pytest.Config, name: str, default: str | None) -> Path | None:
+    """One rule for every path option (inventory, report dir, vault, baselines, ...): a value given
+    on the command line is relative to the invocation directory; one from the ini file (or the
+    default) is relative to the rootdir. Absolute paths and `~` are taken as they are."""
+    given = config.getoption(name, default=None)
+    if given:
+        base, value = config.invocation_params.dir, str(given)
+    else:
+        ini = config.getini(name)
+        if not (ini or default):
+            return None
+        base, value = config.rootpath, str(ini or default)
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
 
 
 def _ci_status(value: str | None) -> CiStatus | None:

@@ -62,6 +62,9 @@ def pytest_configure(config: pytest.Config) -> None:
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
     if state.options.target == "containers":
         raise pytest.UsageError("--basb-target=containers is not available yet; use --basb-target=local or live")
+    from pytest_basb.shipped import add_shipped_suites
+
+    add_shipped_suites(config)
     prepare_environment(state, worker_input)
     global _active_state
     _active_state = state
@@ -73,6 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_basb.reaper import ProcessRegistry
 
         ProcessRegistry(state.run_dir).add_worker(os.getpid())
+    from pytest_basb.scope import ScopeRecorder
+
+    config.pluginmanager.register(ScopeRecorder(state), "basb-scope")
     if worker_input is None:
         config.pluginmanager.register(_ResultCollector(state), "basb-results")
     if config.pluginmanager.hasplugin("xdist"):
@@ -133,7 +139,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
     state = session.config.stash[STATE_KEY]
-    if state.active:
+    if state.active and not session.config.option.collectonly:  # --collect-only lists, never starts
         launch_services(state, {service_of(item) for item in session.items if item.get_closest_marker("basb_check")})
 
 
@@ -304,8 +310,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.shard_empty and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         # A CI matrix job whose shard holds no service succeeded; its empty report still merges.
         session.exitstatus = pytest.ExitCode.OK
-    elif not state.results:
+    from pytest_basb.scope import run_scope
+
+    if config.option.collectonly or (not state.results and run_scope(state) is None):
         return
+    # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.
     from pytest_basb.report.run import write_run_reports
 
     write_run_reports(state, config)

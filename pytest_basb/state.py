@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pytest_basb.ci_status import CiStatus
     from pytest_basb.client import McpRuntime
     from pytest_basb.inventory import Environment, ServiceConfig
+    from pytest_basb.report.gate import Scope
     from pytest_basb.results import CheckResult
     from pytest_basb.session import ServiceSession
     from pytest_basb.speculation import ServicePlan, Speculation
@@ -39,6 +40,7 @@ class Options:
     ci_status: CiStatus | None = None  # --basb-ci-status, read and checked at configure time
     pushgateway: str | None = None  # --basb-pushgateway URL
     shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
+    log: str = "auto"  # --basb-log: auto (full runs only), always, never
 
 
 @dataclass
@@ -68,6 +70,7 @@ class BasbState:
     report_paths: list[Path] = field(default_factory=list)
     started_at: datetime | None = None
     verdict: str | None = None
+    scope: Scope | None = None  # what this run set out to check and checked (scope.py)
     terminal_lines: list[str] = field(default_factory=list)
 
     @property

@@ -175,3 +175,21 @@ def test_schema_is_packaged_and_matches_loader_fields() -> None:
         "const": 1,
         "description": top["properties"]["version"]["description"],
     }
+
+
+def test_every_problem_of_a_file_is_reported_in_one_run(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\nenvironments:\n  t:\n    services:\n"
+        "      one: {transprot: stdio, command: [python, s.py]}\n"
+        "      two: {transport: streamable-http, url: 'notes.internal/mcp'}\n"
+        "      three: {transport: stdio, command: python s.py}\n"
+    )
+    with pytest.raises(ValueError, match="3 problems") as info:
+        load_environment(path, "t")
+    message = str(info.value)
+    assert "services.one.transprot: unknown key" in message
+    assert "services.three.command: must be of type array" in message
+    assert "services.two.url: not a URL: write it as http://host[:port]/path" in message
+    assert "notes.internal" not in message  # values are never quoted (they may be secrets)
+    assert "^(https?" not in message  # no raw regex

@@ -58,10 +58,15 @@ def test_shards_merge_into_the_gate_of_a_single_run(gate: Gate, tmp_path: Path) 
         shard_dirs.append(shard_dir)
         run = gate.run_subprocess(f"--basb-shard={k}/3", f"--basb-report-dir={shard_dir}", "-n", "2", timeout=180)
         assert run.ret == 0, run.stdout.str()[-3000:]  # also a shard that holds no service
-        shard = json.loads((shard_dir / "gate.json").read_text())["shard"]
-        assert shard == {"index": k, "total": 3}
+        document = json.loads((shard_dir / "gate.json").read_text())
+        assert document["shard"] == {"index": k, "total": 3}
+        assert document["scope"]["full"] is False  # a shard alone is partial
+        assert document["scope"]["reasons"] == [f"--basb-shard {k}/3"]
     assert basb_report(["merge", "--out", str(tmp_path / "merged"), *map(str, shard_dirs)]) == 0
     assert outcomes(tmp_path / "merged") == outcomes(tmp_path / "single")
+    merged, whole = (json.loads((tmp_path / d / "gate.json").read_text())["scope"] for d in ("merged", "single"))
+    assert merged == whole  # every shard merged: full, the same counts as one run
+    assert merged["full"] is True
     per_shard = [{c[0] for c in outcomes(d)[1]} for d in shard_dirs]
     assert sum(len(s) for s in per_shard) == len(SERVICES)  # every service in exactly one shard
 
@@ -118,7 +123,7 @@ def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, t
     assert result.ret == pytest.ExitCode.OK
     verdict, checks = outcomes(gate.report_dir)
     assert checks == []
-    assert verdict == "pass"
+    assert verdict == "none"  # nothing was checked: the job succeeds, the report says so
 
 
 def test_speculations_follow_the_collected_checks_only() -> None:

@@ -127,12 +127,12 @@ def smoke_call(
         return violated(check, service, f"{call.tool}: {outcome.validation_error}", evidence=evidence)
     expect_error = bool(call.expect_is_error)
     if outcome.is_error != expect_error:
-        said = f": {outcome.text[:200]}" if outcome.is_error else ""
+        answer = answered(outcome)
         return violated(
             check,
             service,
-            f"{call.tool}: isError is {outcome.is_error}, expected {expect_error}{said}",
-            evidence=evidence,
+            f"{call.tool}: isError is {outcome.is_error}, expected {expect_error}; the server answered: {answer}",
+            evidence={**evidence, "answer": answer},
         )
     if not outcome.is_error:
         for label, schema in (("outputSchema", output_schema), ("expect.schema", call.expect_schema)):
@@ -147,6 +147,18 @@ def smoke_call(
                     check, service, f"{call.tool}: structuredContent breaks {label}: {why}", evidence=evidence
                 )
     return passed(check, service, **evidence)
+
+
+ANSWER_LIMIT = 200  # characters of a server's answer quoted in a message
+
+
+def answered(outcome: ToolCallOutcome) -> str:
+    """What the server answered, short: its structuredContent as JSON, else its text."""
+    if outcome.structured_content is not None:
+        text = json.dumps(outcome.structured_content, ensure_ascii=False, sort_keys=True, default=str)
+    else:
+        text = outcome.text or "(no content)"
+    return text if len(text) <= ANSWER_LIMIT else text[: ANSWER_LIMIT - 1] + "…"
 
 
 def instance_problem(instance: Any, schema: Mapping[str, Any]) -> str | None:

@@ -20,6 +20,14 @@ from pytest_basb.report.gate_files import atomic_write
 # `.*` on both sides and uses (?s) for multi-line messages; (?i) for case-insensitive words.
 CATEGORIES: tuple[dict[str, Any], ...] = (
     {
+        # First: Allure files a test under the first category that matches, and a blocked check's
+        # message repeats its cause's first line (which may say "timed out").
+        "name": "Blocked by an earlier failure",
+        "description": "Could not run: an earlier check of the same service broke its session (see that check)",
+        "matchedStatuses": ["failed", "broken"],
+        "messageRegex": r"(?s).*\bblocked by [\w.-]+: .*",
+    },
+    {
         "name": "Protocol error",
         "description": "The server answered with an MCP / JSON-RPC error or broke the protocol",
         "matchedStatuses": ["failed", "broken"],

@@ -22,7 +22,7 @@ SUITES: tuple[str, ...] = ("health", "smoke", "basb", "security", "regression")
 BLOCKING: frozenset[str] = frozenset({"fail", "error"})
 NOT_EVALUATED: Final = "not evaluated"
 
-Verdict = Literal["pass", "fail"]
+Verdict = Literal["pass", "fail", "none"]  # none: nothing was checked
 Status = Literal["pass", "fail", "not evaluated"]
 
 # The brief's Quality Gate items, in the brief's order.
@@ -64,6 +64,69 @@ class ServiceResult:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What the run set out to check (the suites chosen with -m) and how much of it it checked.
+
+    `reasons` name what narrowed the run (-k, --deselect, --basb-shard, a test path); a run
+    without reasons is full. `checks_total` is None when a narrower test path hid the total.
+    """
+
+    suites: tuple[str, ...]
+    services_checked: int
+    services_total: int
+    checks_selected: int
+    checks_total: int | None
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def full(self) -> bool:
+        return not self.reasons
+
+    def label(self) -> str:
+        """`partial: 1/6 services, 3/112 checks` (or `full: ...`)."""
+        total = f"/{self.checks_total}" if self.checks_total is not None else ""
+        checks = f"{self.checks_selected}{total}"
+        kind = "full" if self.full else "partial"
+        return f"{kind}: {self.services_checked}/{self.services_total} services, {checks} checks"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "full": self.full,
+            "suites": list(self.suites),
+            "services": {"checked": self.services_checked, "total": self.services_total},
+            "checks": {"selected": self.checks_selected, "total": self.checks_total},
+            "reasons": list(self.reasons),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scope:
+        return cls(
+            suites=tuple(data.get("suites", ())),
+            services_checked=int(data["services"]["checked"]),
+            services_total=int(data["services"]["total"]),
+            checks_selected=int(data["checks"]["selected"]),
+            checks_total=None if data["checks"]["total"] is None else int(data["checks"]["total"]),
+            reasons=tuple(data.get("reasons", ())),
+        )
+
+    @classmethod
+    def whole(cls, checks: Sequence[CheckResult], service_ids: Sequence[str]) -> Scope:
+        """The scope of a run known to be complete (a merge of every shard, a report built from data)."""
+        return cls(
+            suites=ordered_suites({suite_of(c.id) for c in checks}),
+            services_checked=len({c.service for c in checks}),
+            services_total=len(service_ids),
+            checks_selected=len(checks),
+            checks_total=len(checks),
+        )
+
+
+def ordered_suites(suites: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The standard suites in their order, then any other suite sorted."""
+    return (*(s for s in SUITES if s in suites), *sorted(suites - set(SUITES)))
+
+
+@dataclass(frozen=True)
 class GateItem:
     item: str
     status: Status
@@ -81,6 +144,21 @@ class GateReport:
     gate: tuple[GateItem, ...]  # the brief's order
     ci_ok: bool | None = None
     runbooks_dir: Path | None = None
+    scope: Scope | None = None  # None: built without run facts, taken as whole
+
+    @property
+    def full_scope(self) -> Scope:
+        return self.scope or Scope.whole(self.checks, [s.id for s in self.services])
+
+    @property
+    def partial(self) -> bool:
+        return not self.full_scope.full
+
+    def verdict_text(self) -> str:
+        """`PASS`, `FAIL (partial: 1/6 services, 3/112 checks)` or `NOTHING CHECKED`, for people."""
+        if self.verdict == "none":
+            return "NOTHING CHECKED"
+        return self.verdict.upper() + (f" ({self.full_scope.label()})" if self.partial else "")
 
     @property
     def duration_s(self) -> float:
@@ -97,6 +175,17 @@ class GateReport:
         return tuple(c for c in self.checks if c.outcome in BLOCKING)
 
     @property
+    def blocked(self) -> dict[CheckKey, str]:
+        """Failing checks that could not run because of an earlier failure -> that failure's check id."""
+        return blocked_by(self.checks)
+
+    @property
+    def root_failures(self) -> tuple[CheckResult, ...]:
+        """The failures that carry a cause: every failure but the blocked ones."""
+        blocked = self.blocked
+        return tuple(c for c in self.failures if check_key(c) not in blocked)
+
+    @property
     def warnings(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if c.outcome == "warn")
 
@@ -109,6 +198,40 @@ class GateReport:
         """Outcome -> n for one suite over every service, every outcome present."""
         counts = Counter(c.outcome for c in self.checks if suite_of(c.id) == suite)
         return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
+
+
+BLOCKED_PREFIX = "blocked by "
+
+
+CheckKey = tuple[str, str, str]  # (service, check id, nodeid)
+
+
+def check_key(check: CheckResult) -> CheckKey:
+    return (check.service, check.id, check.nodeid)
+
+
+def blocked_by(checks: Sequence[CheckResult]) -> dict[CheckKey, str]:
+    """One root cause, reported once: a failure is blocked when the session refused it because an
+    earlier check broke it ("blocked by <check>: ..."), or when it repeats, word for word, an
+    earlier failure of the same service (e.g. every check of a service that never started)."""
+    first: dict[tuple[str, str], str] = {}
+    blocked: dict[CheckKey, str] = {}
+    for check in checks:
+        if check.outcome not in BLOCKING or not check.message:
+            continue
+        if check.message.startswith(BLOCKED_PREFIX):
+            blocked[check_key(check)] = check.message.removeprefix(BLOCKED_PREFIX).split(":", 1)[0].strip()
+        elif (check.service, check.message) in first:
+            blocked[check_key(check)] = first[(check.service, check.message)]
+        else:
+            first[(check.service, check.message)] = check.id
+    return blocked
+
+
+def blocked_lines(checks: Sequence[CheckResult]) -> list[str]:
+    """`3 checks on kit blocked by health.handshake` — one line per service and cause."""
+    counts = Counter((key[0], cause) for key, cause in blocked_by(checks).items())
+    return [f"{plural(n, 'check')} on {service} blocked by {cause}" for (service, cause), n in sorted(counts.items())]
 
 
 def suite_of(check_id: str) -> str:
@@ -129,6 +252,7 @@ def build_gate(
     finished_at: datetime,
     runbooks_dir: Path | None,
     ci_ok: bool | None,
+    scope: Scope | None = None,
     ci_evidence: Sequence[str] = (),
 ) -> GateReport:
     """Judge one run: service status, overall verdict and the six quality-gate items.
@@ -144,7 +268,7 @@ def build_gate(
         _service_result(known[sid], [c for c in checks if c.service == sid]) for sid in sorted(known)
     )
     failing = any(s.status == "fail" for s in service_results) or any(c.outcome in BLOCKING for c in checks)
-    verdict: Verdict = "fail" if failing else "pass"
+    verdict: Verdict = "fail" if failing else "pass" if checks else "none"
     service_ids = [s.id for s in service_results]
     gate = tuple(_JUDGES[item](checks, service_ids, runbooks_dir, ci_ok) for item in GATE_ITEMS)
     if ci_evidence and ci_ok is not None:
@@ -159,6 +283,7 @@ def build_gate(
         gate=gate,
         ci_ok=ci_ok,
         runbooks_dir=runbooks_dir,
+        scope=scope,
     )
 
 
@@ -211,7 +336,11 @@ def _ran(checks: Sequence[CheckResult], prefixes: tuple[str, ...]) -> list[Check
 
 
 def _failed_lines(checks: Sequence[CheckResult]) -> list[str]:
-    return [f"{c.id} on {c.service}: {c.outcome}" for c in checks if c.outcome in BLOCKING]
+    blocked = blocked_by(checks)
+    roots = [
+        f"{c.id} on {c.service}: {c.outcome}" for c in checks if c.outcome in BLOCKING and check_key(c) not in blocked
+    ]
+    return [*roots, *blocked_lines(checks)]
 
 
 def _every_service(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckResult], ids: Sequence[str]) -> GateItem:
@@ -219,9 +348,10 @@ def _every_service(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckR
     ran = _ran(checks, prefixes)
     label = " + ".join(f"{p}*" for p in prefixes)
     failed = _failed_lines(ran)
+    failing = sum(c.outcome in BLOCKING for c in ran)
     covered = {c.service for c in ran}
     missing = [sid for sid in ids if sid not in covered]
-    evidence = [f"{label}: {plural(len(ran), 'check')} on {len(covered)}/{len(ids)} services, {len(failed)} failing"]
+    evidence = [f"{label}: {plural(len(ran), 'check')} on {len(covered)}/{len(ids)} services, {failing} failing"]
     evidence += failed
     if missing:
         evidence.append(f"no {label} checks ran for: {', '.join(missing)}")
@@ -240,7 +370,8 @@ def _any_evidence(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckRe
         return GateItem(item, NOT_EVALUATED, (f"no {label} checks ran",))
     failed = _failed_lines(ran)
     services = sorted({c.service for c in ran})
-    evidence = (f"{label}: {plural(len(ran), 'check')} on {', '.join(services)}, {len(failed)} failing", *failed)
+    failing = sum(c.outcome in BLOCKING for c in ran)
+    evidence = (f"{label}: {plural(len(ran), 'check')} on {', '.join(services)}, {failing} failing", *failed)
     return GateItem(item, "fail" if failed else "pass", evidence)
 
 

@@ -14,10 +14,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.report.gate import NOT_EVALUATED, SUITES, GateReport, ServiceResult, plural, suite_of
+from pytest_basb.report.gate import (
+    NOT_EVALUATED,
+    SUITES,
+    CheckKey,
+    GateReport,
+    ServiceResult,
+    blocked_lines,
+    check_key,
+    plural,
+    runbook_path,
+    suite_of,
+)
 from pytest_basb.results import CheckResult
 
-STATUS_ICON = {"pass": "✅", "fail": "❌", NOT_EVALUATED: "⚪"}
+STATUS_ICON = {"pass": "✅", "fail": "❌", NOT_EVALUATED: "⚪", "none": "⚪"}
+NOTHING_CHECKED = "nothing was checked"
 MESSAGE_LIMIT = 300  # characters of a check message shown in Markdown; gate.json keeps all of it
 
 
@@ -34,6 +46,7 @@ def gate_dict(report: GateReport) -> dict[str, Any]:
         "finished_at": report.finished_at.isoformat(timespec="seconds"),
         "duration_s": report.duration_s,
         "ci_ok": report.ci_ok,
+        "scope": report.full_scope.to_dict(),
         "summary": report.summary,
         "services": [_service_dict(s) for s in report.services],
         "checks": [_check_dict(c) for c in report.checks],
@@ -96,7 +109,7 @@ def gate_md_lines(report: GateReport) -> list[str]:
         *_md_header(report),
         *_md_gate_table(report),
         *_md_service_table(report),
-        *_md_check_list("Failures", report.failures),
+        *_md_failures(report),
         *_md_check_list("Warnings", report.warnings),
     ]
 
@@ -104,16 +117,33 @@ def gate_md_lines(report: GateReport) -> list[str]:
 def _md_header(report: GateReport) -> list[str]:
     s = report.summary
     counts = ", ".join(f"{s[o]} {o}" for o in s)
-    return [
+    lines = [
         f"# BASB quality gate — {inline_code(report.environment)}",
         "",
-        f"**Verdict: {STATUS_ICON[report.verdict]} {report.verdict.upper()}**",
+        f"**Verdict: {STATUS_ICON[report.verdict]} {report.verdict_text()}**",
         "",
         f"- Run: {report.started_at.isoformat(timespec='seconds')} → "
         f"{report.finished_at.isoformat(timespec='seconds')} ({report.duration_s:g} s)",
+        *scope_lines(report),
         f"- Checks: {len(report.checks)} ({counts})",
         "",
     ]
+    if report.verdict == "none":
+        lines += [
+            f"**{NOTHING_CHECKED.capitalize()}**: no check of this run's selection ran; this report "
+            "replaces the previous one so that no stale verdict stays in place.",
+            "",
+        ]
+    return lines
+
+
+def scope_lines(report: GateReport) -> list[str]:
+    """`- Suites: health, smoke` and, for a partial run, what narrowed it."""
+    scope = report.full_scope
+    lines = [f"- Suites: {', '.join(scope.suites) or '—'}"]
+    if not scope.full:
+        lines.append(f"- Scope: {scope.label()} — narrowed by {'; '.join(scope.reasons)}")
+    return lines
 
 
 def _md_gate_table(report: GateReport) -> list[str]:
@@ -166,6 +196,15 @@ def suite_cell(service: ServiceResult, suite: str) -> str:
     return f"{counts.get('pass', 0)} / {failed} / {counts.get('warn', 0)}"
 
 
+def _md_failures(report: GateReport) -> list[str]:
+    """Each root cause once; the checks it blocked are counted, not repeated."""
+    lines = _md_check_list("Failures", report.root_failures)
+    blocked = blocked_lines(report.checks)
+    if blocked:
+        lines[-1:] = [*(f"- {line} (not repeated: same cause)" for line in blocked), ""]
+    return lines
+
+
 def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
     if not checks:
         return []
@@ -179,28 +218,57 @@ def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
 # --- terminal -----------------------------------------------------------------------------------
 
 
+TERMINAL_LEGEND = (
+    "legend: pass · pass(warn) = passed with warnings · FAIL = failed or errored · "
+    "blocked = could not run, blocked by an earlier failure · skip = all skipped · — = suite not run"
+)
+TERMINAL_LISTED = 10  # failing checks named in the terminal; gate.md lists them all
+
+
 def terminal_table(report: GateReport) -> list[str]:
-    """Short lines for pytest's terminal summary: one per service, then the verdict."""
+    """Short lines for pytest's terminal summary: one per service, a legend, what failed (with its
+    runbook), what was blocked, which gate items were not evaluated and why, then the verdict."""
     width = max([len(s.id) for s in report.services] + [len("service")])
+    blocked = report.blocked
     suites = report_suites(report)  # the standard ones, then e.g. monitoring when it ran
     lines = [f"{'service':<{width}}  " + "  ".join(f"{suite:<10}" for suite in suites)]
     for service in report.services:
-        cells = "  ".join(f"{_terminal_status(service, suite):<10}" for suite in suites)
+        cells = "  ".join(f"{_terminal_status(report, service, suite, blocked):<10}" for suite in suites)
         lines.append(f"{service.id:<{width}}  {cells}".rstrip())
+    lines.append(TERMINAL_LEGEND)
+    lines.append(f"suites: {', '.join(report.full_scope.suites) or '—'}")
+    if report.partial:
+        lines.append(f"scope: {report.full_scope.label()} — narrowed by {'; '.join(report.full_scope.reasons)}")
+    for check in report.root_failures[:TERMINAL_LISTED]:
+        lines.append(f"failing: {check.id} on {check.service} — runbook: {_runbook(report, check.id)}")
+    if len(report.root_failures) > TERMINAL_LISTED:
+        lines.append(f"failing: … and {len(report.root_failures) - TERMINAL_LISTED} more in gate.md")
+    lines += [f"blocked: {line}" for line in blocked_lines(report.checks)]
+    for item in report.gate:
+        if item.status == NOT_EVALUATED:
+            lines.append(f"not evaluated: {item.item} — {item.evidence[-1] if item.evidence else 'no evidence'}")
     gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
     lines.append(
-        f"verdict: {report.verdict.upper()} ({report.environment}) — "
+        f"verdict: {report.verdict_text()} ({report.environment}) — "
         f"{plural(len(report.failures), 'failing check')}; gate items: {gate}"
     )
     return lines
 
 
-def _terminal_status(service: ServiceResult, suite: str) -> str:
+def _runbook(report: GateReport, check_id: str) -> str:
+    if report.runbooks_dir is None:
+        return "none (no runbooks directory)"
+    path = runbook_path(report.runbooks_dir, check_id)
+    return str(path) if path.is_file() else f"missing ({path})"
+
+
+def _terminal_status(report: GateReport, service: ServiceResult, suite: str, blocked: dict[CheckKey, str]) -> str:
     counts = service.suite_counts(suite)
     if not counts:
         return "—"
     if counts.get("fail") or counts.get("error"):
-        return "FAIL"
+        failing = [c for c in report.failures if c.service == service.id and suite_of(c.id) == suite]
+        return "blocked" if all(check_key(c) in blocked for c in failing) else "FAIL"
     if counts.get("warn"):
         return "pass(warn)"
     if counts.get("pass"):
@@ -236,11 +304,18 @@ def table_text(text: str) -> str:
     return inline_code(flat).replace("|", "\\|")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, text: str) -> Path:
     """Write via a temporary file in the same folder, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from the team: the usual 0644
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()

@@ -25,7 +25,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.report.gate import MONITORING, NOT_EVALUATED, SUITES, GateReport, plural, runbook_path, suite_of
+from pytest_basb.report.gate import (
+    MONITORING,
+    NOT_EVALUATED,
+    SUITES,
+    GateReport,
+    blocked_lines,
+    plural,
+    runbook_path,
+    suite_of,
+)
 from pytest_basb.report.gate_files import STATUS_ICON, atomic_write, inline_code
 from pytest_basb.report.note import (
     Note,
@@ -283,7 +292,7 @@ class _RunContext:
     @property
     def label(self) -> str:
         f = self.facts
-        return f"**Run {f.run} — {f.time} UTC — {inline_code(f.environment)} — {f.verdict.upper()}**"
+        return f"**Run {f.run} — {f.time} UTC — {inline_code(f.environment)} — {self.report.verdict_text()}**"
 
 
 def _goals(ctx: _RunContext) -> list[str]:
@@ -371,7 +380,7 @@ def _monitoring(ctx: _RunContext) -> list[str]:
         "",
         f"- **System Health**: {health}",
         f"- **Alerts Overview**: {plural(len(report.failures), 'failing check')}, "
-        f"{plural(len(report.warnings), 'warning')}; quality gate {report.verdict.upper()} (items: {gate}); "
+        f"{plural(len(report.warnings), 'warning')}; quality gate {report.verdict_text()} (items: {gate}); "
         f"real-time monitoring evidence: {monitoring.status}",
     ]
 
@@ -385,16 +394,17 @@ def _issues(ctx: _RunContext) -> list[str]:
             f"- **Description**: No issues — {plural(len(report.checks), 'check')}, none failing or warning.",
             "- **Actions Taken**: None needed.",
         ]
-    for check in report.failures[:MAX_LISTED]:
+    for check in report.root_failures[:MAX_LISTED]:
         lines += [
             f"- ❌ {inline_code(check.id)} on {inline_code(check.service)} ({check.outcome})",
             f"  - **Description**: {_message(check)}",
             f"  - **Actions Taken**: promotion blocked (verdict {report.verdict.upper()}); "
             f"follow-up in Tomorrow's Plan; runbook: {_runbook_link(ctx, check.id)}",
         ]
+    lines += [f"- ⛔ {line} (same cause, not repeated)" for line in blocked_lines(report.checks)]
     for check in report.warnings[:MAX_LISTED]:
         lines.append(f"- ⚠️ {inline_code(check.id)} on {inline_code(check.service)} (warning): {_message(check)}")
-    hidden = max(0, len(report.failures) - MAX_LISTED) + max(0, len(report.warnings) - MAX_LISTED)
+    hidden = max(0, len(report.root_failures) - MAX_LISTED) + max(0, len(report.warnings) - MAX_LISTED)
     if hidden:
         lines.append(f"- … and {hidden} more in the gate report")
     return lines
@@ -408,7 +418,7 @@ def _plan(ctx: _RunContext) -> list[str]:
     report = ctx.report
     lines = [ctx.label, ""]
     seen: set[tuple[str, str]] = set()
-    for check in report.failures:
+    for check in report.root_failures:
         if (check.id, check.service) in seen:
             continue
         seen.add((check.id, check.service))

@@ -13,13 +13,15 @@ from typing import Any
 
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
+from pytest_basb.scope import run_scope
+from pytest_basb.shipped import runbooks_dir as runbooks_dir_for
 from pytest_basb.state import BasbState
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
     environment = state.environment
     assert environment is not None
-    runbooks_dir = config.rootpath / "docs" / "runbooks"
+    runbooks_dir = runbooks_dir_for(config.rootpath)
     ci_status = state.options.ci_status
     report = build_gate(
         list(state.results.values()),
@@ -27,10 +29,11 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         services=[ServiceSummary(s.id, role=s.role, transport=s.transport) for s in environment.services],
         started_at=state.started_at or datetime.now(UTC),
         finished_at=datetime.now(UTC),
-        runbooks_dir=runbooks_dir if runbooks_dir.is_dir() else None,
+        runbooks_dir=runbooks_dir,
         # The pipeline's earlier jobs (--basb-ci-status); without them this run cannot judge CI.
         ci_ok=ci_status.ok if ci_status is not None else None,
         ci_evidence=ci_status.evidence() if ci_status is not None else (),
+        scope=run_scope(state),
     )
     report_dir = state.options.report_dir
     state.report_paths = [
@@ -40,7 +43,8 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     notes: list[str] = [_monitoring_files(report, state)]
     vault = state.options.vault or environment.vault
     if vault is not None:
-        notes.append(_daily_log(report, state, vault, runbooks_dir))
+        logs = logged(report, state)
+        notes.append(_daily_log(report, state, vault, runbooks_dir) if logs else _not_logged(report, state))
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         _allure_files(report, state, Path(alluredir))
@@ -71,18 +75,32 @@ def _monitoring_files(report: GateReport, state: BasbState) -> str:
     return state.redactor.text(f"metrics pushed to {gateway}")
 
 
-def _run_facts(state: BasbState, runbooks_dir: Path) -> dict[str, Any]:
+def _run_facts(state: BasbState, runbooks_dir: Path | None) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "target": state.options.target,
         "launch_ready_s": dict(sorted(state.launch_ready_s.items())),
-        "runbooks_dir": str(runbooks_dir) if runbooks_dir.is_dir() else None,
+        "runbooks_dir": str(runbooks_dir) if runbooks_dir is not None else None,
     }
     if state.options.shard is not None:
         facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
     return facts
 
 
-def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path) -> str:
+def logged(report: GateReport, state: BasbState) -> bool:
+    """--basb-log: `auto` logs full runs that checked something; `always` and `never` as they say."""
+    if state.options.log == "auto":
+        return report.verdict != "none" and not report.partial
+    return state.options.log == "always"
+
+
+def _not_logged(report: GateReport, state: BasbState) -> str:
+    if state.options.log == "never":
+        return "DevOps log: not written (--basb-log=never)"
+    why = "nothing was checked" if report.verdict == "none" else "a partial run"
+    return f"DevOps log: not written ({why}; --basb-log=always logs it)"
+
+
+def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path | None) -> str:
     from pytest_basb.report.obsidian import write_daily_log
 
     vault.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,11 @@ def test_no_secret_reaches_any_file(tmp_path: Path) -> None:
         ("Protocol error", "mcp.shared.exceptions.McpError: MCPError -32601\nMethod not found", "connection refused"),
         ("Protocol error", "JSON-RPC error -32602: invalid params", "assert 1 == 2"),
         ("Timeout", "handshake timed out after 10s", "handshake took 0.2s"),
+        (
+            "Blocked by an earlier failure",
+            "pytest_basb.mcp_data.ServiceError: blocked by health.handshake: kit: handshake timed out",
+            "handshake timed out after 10s",
+        ),
         ("Timeout", "TimeoutError: deadline exceeded\n  at line 3", "ok"),
         ("Schema violation", "structuredContent does not match the outputSchema", "tool failed"),
         ("Schema violation", "jsonschema.exceptions.ValidationError: 'x' is a required property", "tool failed"),
@@ -102,9 +107,15 @@ def test_categories_match_the_intended_messages(tmp_path: Path, name: str, hit: 
     assert set(category["matchedStatuses"]) <= {"failed", "broken"}
 
 
-def test_categories_file_lists_the_four_categories(tmp_path: Path) -> None:
+def test_categories_file_lists_the_categories_blocked_first(tmp_path: Path) -> None:
     write_allure_environment(tmp_path, environment="local", services=[], env={})
-    assert list(categories(tmp_path)) == ["Protocol error", "Timeout", "Schema violation", "Assertion"]
+    assert list(categories(tmp_path)) == [
+        "Blocked by an earlier failure",
+        "Protocol error",
+        "Timeout",
+        "Schema violation",
+        "Assertion",
+    ]
 
 
 def test_executor_only_under_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

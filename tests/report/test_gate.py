@@ -26,7 +26,7 @@ from pytest_basb.report.gate import (
     ServiceSummary,
     build_gate,
 )
-from pytest_basb.report.gate_files import gate_dict, terminal_table, write_gate_json, write_gate_md
+from pytest_basb.report.gate_files import gate_dict, gate_md_lines, terminal_table, write_gate_json, write_gate_md
 from pytest_basb.results import CheckResult
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
@@ -293,8 +293,8 @@ def test_terminal_table_one_line_per_service_then_verdict() -> None:
     assert lines[0].split() == ["service", "health", "smoke", "basb", "security", "regression"]
     assert lines[1].split() == ["capture", "pass", "pass", "—", "—", "—"]
     assert lines[2].split() == ["search", "pass", "pass", "—", "FAIL", "—"]
-    assert lines[3].startswith("verdict: FAIL (local) — 1 failing check;")
-    assert len(lines) == 4
+    assert "suites: health, smoke, security" in lines
+    assert lines[-1].startswith("verdict: FAIL (local) — 1 failing check;")
 
 
 def test_report_package_imports_neither_pytest_nor_mcp() -> None:
@@ -306,3 +306,50 @@ def test_report_package_imports_neither_pytest_nor_mcp() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_one_root_cause_is_reported_once_and_the_rest_counted_as_blocked(tmp_path: Path) -> None:
+    cause = "cannot reach http://10.0.0.9/mcp: connection refused"
+    results = [
+        *healthy("capture"),
+        check("health.handshake", "search", "fail", cause),
+        check("health.liveness", "search", "fail", f"blocked by health.handshake: {cause}"),
+        check("smoke.tools_listed", "search", "fail", f"blocked by health.handshake: {cause}"),
+        check("smoke.call", "search", "fail", f"blocked by health.handshake: {cause}"),
+    ]
+    (tmp_path / "health.handshake.md").write_text("# runbook\n")
+    report = gate(results, runbooks_dir=tmp_path)
+    assert [c.id for c in report.root_failures] == ["health.handshake"]
+    assert len(report.failures) == 4  # still counted
+    lines = terminal_table(report)
+    assert lines[2].split()[:3] == ["search", "FAIL", "blocked"]
+    assert f"failing: health.handshake on search — runbook: {tmp_path / 'health.handshake.md'}" in lines
+    assert "blocked: 3 checks on search blocked by health.handshake" in lines
+    assert any(line.startswith("legend: ") and "pass(warn)" in line for line in lines)
+    assert any(line.startswith("not evaluated: CI/CD pipelines") for line in lines)
+    md = "\n".join(gate_md_lines(report))
+    assert md.count("connection refused") == 1
+    assert "3 checks on search blocked by health.handshake" in md
+
+
+def test_identical_launch_failures_of_one_service_count_as_one_cause() -> None:
+    message = "launch of search failed: requires Node.js 22 or newer"
+    results = [check(cid, "search", "fail", message) for cid in ("health.handshake", "health.liveness", "smoke.call")]
+    report = gate(results)
+    assert [c.id for c in report.root_failures] == ["health.handshake"]
+    assert report.blocked == {
+        ("search", "health.liveness", results[1].nodeid): "health.handshake",
+        ("search", "smoke.call", results[2].nodeid): "health.handshake",
+    }
+
+
+def test_report_files_get_the_usual_mode(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = write_gate_md(gate([*healthy("capture")]), tmp_path / "gate.md")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
