@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
 
-.PHONY: demo test lint typecheck selftest bench clean
+.PHONY: demo test lint typecheck selftest bench clean docker images images-if-missing
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,20 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed
+# A Docker engine for the containers target: starts dockerd when `docker info` does not answer.
+docker:
+	@scripts/start-docker
+
+# The six reference images (the `staging` tags of basb-inventory.yaml), from a debootstrapped base;
+# rebuilds reuse the base, the wheelhouse and the layer cache. Timings are printed per step.
+images: $(VENV)/.installed docker
+	$(BIN)/python deploy/images/build_images.py
+
+# The self-tests need the images; built once per machine, rebuilt only by `make images`.
+images-if-missing: $(VENV)/.installed docker
+	@$(BIN)/python deploy/images/build_images.py --if-missing
+
+selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-if-missing
 	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2
 
 test: lint typecheck selftest
