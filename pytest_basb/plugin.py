@@ -53,8 +53,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not state.options.env_name:
         return
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
-    if state.options.target == "containers":
-        raise pytest.UsageError("--basb-target=containers is not available yet; use --basb-target=local or live")
     prepare_environment(state, worker_input)
     if worker_input is None:
         config.pluginmanager.register(_ResultCollector(state), "basb-results")
