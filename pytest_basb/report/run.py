@@ -8,21 +8,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.state import BasbState
+from pytest_basb.targets.where import target_facts, target_label, targets_line
+
+if TYPE_CHECKING:
+    from pytest_basb.inventory import ServiceConfig
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
     environment = state.environment
     assert environment is not None
     runbooks_dir = config.rootpath / "docs" / "runbooks"
+    targets = target_facts(state)
     report = build_gate(
         list(state.results.values()),
         environment=environment.name,
-        services=[ServiceSummary(s.id, role=s.role, transport=s.transport) for s in environment.services],
+        services=[
+            ServiceSummary(s.id, role=s.role, transport=_transport(state, s), target=target_label(targets[s.id]))
+            for s in environment.services
+        ],
         started_at=state.started_at or datetime.now(UTC),
         finished_at=datetime.now(UTC),
         runbooks_dir=runbooks_dir if runbooks_dir.is_dir() else None,
@@ -30,7 +38,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     )
     report_dir = state.options.report_dir
     state.report_paths = [
-        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state)),
+        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, targets)),
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = []
@@ -43,13 +51,27 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     state.verdict = report.verdict
     state.terminal_lines = [
         *terminal_table(report),
+        targets_line(targets),
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
     ]
 
 
-def _run_facts(state: BasbState) -> dict[str, Any]:
-    return {"target": state.options.target, "launch_ready_s": dict(sorted(state.launch_ready_s.items()))}
+def _run_facts(state: BasbState, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    facts = {
+        "target": state.options.target,
+        "launch_ready_s": dict(sorted(state.launch_ready_s.items())),
+        "targets": dict(sorted(targets.items())),  # per service: where it was tested
+    }
+    if state.containers is not None:
+        facts["containers"] = {"run": state.containers.run_id, "leftovers_removed": state.containers.leftovers_removed}
+    return facts
+
+
+def _transport(state: BasbState, service: ServiceConfig) -> str:
+    """How the gate talked to it: a stdio service in a container is reached over streamable HTTP."""
+    endpoint = state.endpoints.get(service.id)
+    return endpoint.transport if endpoint is not None and endpoint.url else service.transport
 
 
 def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path) -> str:
