@@ -48,7 +48,7 @@ images-if-missing: $(VENV)/.installed docker
 	@$(BIN)/python deploy/images/build_images.py --if-missing
 
 selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-if-missing
-	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2
+	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2 --dist loadgroup
 
 test: lint typecheck selftest
 
