@@ -96,7 +96,8 @@ def _staging_args(gate: Gate, target: str, report: str) -> list[str]:
 
 def test_staging_stack_on_containers_gives_the_same_results_as_local(gate: Gate, engine: Any) -> None:
     _repo_inventory_copy(gate)
-    containers = gate.pytester.runpytest(*_staging_args(gate, "containers", "containers"))
+    # With xdist: the controller starts the containers, the workers find them through the run folder.
+    containers = gate.pytester.runpytest(*_staging_args(gate, "containers", "containers"), "-n", "2")
     assert containers.ret == 0, containers.stdout.str()[-3000:]
     local = gate.pytester.runpytest(*_staging_args(gate, "local", "local"))
     assert local.ret == 0, local.stdout.str()[-3000:]

@@ -3,7 +3,7 @@
 1. Base `basb/base:bookworm`: Debian bookworm with python3 + venv, made with `debootstrap` from the
    Debian mirror this machine's apt sources name, then `docker import`ed. Built once per machine.
 2. A build context: the project's wheel, its dependencies as wheels for the base's Python (a local
-   wheelhouse, refreshed when pyproject.toml changes) and the service scripts of fixtures/services.
+   wheelhouse, refreshed when the project's requirements change) and the service scripts of fixtures/services.
 3. One image per service of the inventory's `staging` environment (tags from `container.image`),
    all from deploy/images/Dockerfile; the layer cache makes a rebuild after a code change quick.
 
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "images"
 BASE_IMAGE = "basb/base:bookworm"
+IMAGE_LABEL = "org.pytest-basb.image=reference"  # set by the Dockerfile on every reference image
 SUITE = "bookworm"
 GLIBC_MINOR = 36  # bookworm's glibc 2.36: wheels for manylinux_2_36 and older run on the base
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"build_images: {exc}", file=sys.stderr)
         return 1
+    # Earlier builds of these tags, now untagged (the base and the build cache are kept).
+    run("docker", "image", "prune", "--force", "--filter", f"label={IMAGE_LABEL}")
     for image in sorted(images.values()):
         print(f"{image}  {image_size_mb(image):.0f} MB")
     return 0
@@ -235,10 +239,10 @@ def prepare_context(python: str, scripts: set[str]) -> Path:
 
 
 def _wheelhouse(deps: Path, python: str, wheel: Path) -> None:
-    """The project's dependency closure as wheels for the base's CPython; kept until pyproject.toml changes."""
-    stamp = deps / ".pyproject.toml"
-    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    if stamp.is_file() and stamp.read_text(encoding="utf-8") == pyproject + python:
+    """The project's dependency closure as wheels for the base's CPython; kept while its requirements hold."""
+    stamp = deps.with_suffix(".stamp")  # beside, not inside: the folder is COPYed, a change would bust the cache
+    wanted = "\n".join([f"python {python}", *_requirements(wheel)])
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
         print(f"   wheelhouse {deps.relative_to(ROOT)}: reused ({len(list(deps.glob('*.whl')))} wheels)")
         return
     shutil.rmtree(deps, ignore_errors=True)
@@ -263,7 +267,15 @@ def _wheelhouse(deps: Path, python: str, wheel: Path) -> None:
     )
     for own in deps.glob("pytest_basb-*.whl"):
         own.unlink()
-    stamp.write_text(pyproject + python, encoding="utf-8")
+    stamp.write_text(wanted, encoding="utf-8")
+
+
+def _requirements(wheel: Path) -> list[str]:
+    """The wheel's own Requires-Dist lines (without extras): what the wheelhouse must satisfy."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = archive.read(name).decode("utf-8").splitlines()
+    return sorted(line for line in lines if line.startswith("Requires-Dist:") and "extra ==" not in line)
 
 
 def _platform_args() -> list[str]:

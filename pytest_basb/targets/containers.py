@@ -414,6 +414,7 @@ class ContainerLauncher:
         with contextlib.suppress(Exception):  # anything a racing start created despite the flag
             for container in self.client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}):
                 container.remove(force=True)
+        atexit.unregister(self.stop)
 
     def _remove(self, entry: StartedService) -> None:
         if entry.container is None:
