@@ -176,8 +176,8 @@ def test_wait(basb_service):
 """
 
 
-def _waiting_run(gate: Gate, *, port: int = 8930) -> subprocess.Popen[bytes]:
-    """A gate run in its own process, its one test blocking while the container runs."""
+def _one_container(gate: Gate, port: int = 8930) -> None:
+    """An environment of one service, the reference capture image (port: what it is asked to publish)."""
     gate.write(f"""
     version: 1
     environments:
@@ -189,6 +189,11 @@ def _waiting_run(gate: Gate, *, port: int = 8930) -> subprocess.Popen[bytes]:
             command: ["python", "capture.py"]
             container: {{image: "basb/capture:1.0", port: {port}}}
     """)
+
+
+def _waiting_run(gate: Gate, *, port: int = 8930) -> subprocess.Popen[bytes]:
+    """A gate run in its own process, its one test blocking while the container runs."""
+    _one_container(gate, port)
     test = gate.path / "test_wait.py"
     test.write_text(WAITING_TEST.format(marker=str(gate.path / "started")))
     args = gate.args("--basb-target=containers", "-p", "no:randomly")
@@ -245,17 +250,7 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next_run(gate: Gate, engin
 
 
 def test_without_a_docker_engine_the_run_stops_with_exit_4(gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
-    gate.write(f"""
-    version: 1
-    environments:
-      t:
-        seed_vault: {SAMPLE_VAULT}
-        services:
-          capture:
-            transport: stdio
-            command: ["python", "capture.py"]
-            container: {{image: "basb/capture:1.0", port: 8930}}
-    """)
+    _one_container(gate)
     monkeypatch.setenv("DOCKER_HOST", f"unix://{gate.path / 'no-engine.sock'}")
     result = gate.run_subprocess("--basb-target=containers")
     assert result.ret == 4

@@ -106,7 +106,9 @@ def launch_containers(state: BasbState, wanted: set[str | None]) -> None:
     state.launch_errors.update({sid: state.redactor.text(why) for sid, why in errors.items()})
     state.launch_ready_s.update(launcher.ready_s)
     urls = {sid: started.url for sid, started in launcher.started.items()}
-    (state.run_dir / ENDPOINTS_FILE).write_text(json.dumps(urls), encoding="utf-8")
+    partial = state.run_dir / f".{ENDPOINTS_FILE}"
+    partial.write_text(json.dumps(urls), encoding="utf-8")
+    partial.replace(state.run_dir / ENDPOINTS_FILE)  # workers never read half a file
     state.endpoints.update({sid: container_endpoint(state.environment.service(sid), url) for sid, url in urls.items()})
     state.publish_launch_errors()
 
