@@ -139,8 +139,7 @@ def test_failing_containers_fail_only_their_own_service(gate: Gate, engine: Any)
           silent:
             transport: streamable-http
             url: http://127.0.0.1:9/mcp
-            timeout_s: 1
-            container: {{image: "basb/search:1.0", port: 9999}}
+            container: {{image: "basb/search:1.0", port: 9999, start_timeout_s: 8}}
     """)
     result = gate.run("-m", "health", "--basb-target=containers")
     assert result.ret == 1
@@ -152,7 +151,7 @@ def test_failing_containers_fail_only_their_own_service(gate: Gate, engine: Any)
     expected = {
         "missing": ["basb/no-such-image:0", "exit code: none", "make images"],
         "exits": ["basb/vault:1.0", "exited with code 2", "last lines of the container log", "/no/such/vault"],
-        "silent": ["basb/search:1.0", "still running, exit code: none", "did not answer MCP at", "within 15s"],
+        "silent": ["basb/search:1.0", "still running, exit code: none", "did not answer MCP at", "within 8s"],
     }
     for service, words in expected.items():
         failed = [c for c in by_service[service] if c["outcome"] in ("fail", "error")]
@@ -212,7 +211,7 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 90) -
 
 @pytest.mark.parametrize("when", ["while the container starts", "while a check runs"])
 def test_ctrl_c_leaves_no_container(gate: Gate, engine: Any, when: str) -> None:
-    # While it starts: a port nothing listens on keeps the run waiting for MCP (15 s).
+    # While it starts: a port nothing listens on keeps the run waiting for MCP (60 s).
     run = _waiting_run(gate, port=9999 if when == "while the container starts" else 8930)
     owner = f"{LABEL_PID}={run.pid}"
     try:

@@ -50,10 +50,11 @@ LABEL_PID = f"{LABEL}.pid"
 LABEL_PID_START = f"{LABEL}.pid-start"  # the owner's start time: a reused pid is not the owner
 VAULT_MOUNT = "/vault"
 ENDPOINTS_FILE = "container-endpoints.json"
-# Time to answer MCP after start: 3 request deadlines, at least 15 s (the local launcher's floor). Six
-# containers importing `mcp` at once on 2 busy cores took 13 s; a request deadline is not a start budget.
+# Time to answer MCP after start, unless the inventory gives `start_timeout_s`: 3 request deadlines,
+# at least 60 s. Six containers importing `mcp` at once on 2 cores under a load average of 9 took
+# 18 s, at 13 over 30 s; a container that exits fails at once, only a silent one waits this long.
 START_FACTOR = 3.0
-START_FLOOR_S = 15.0
+START_FLOOR_S = 60.0
 LOG_TAIL_LINES = 12
 _POLL_S = 0.1
 _ENGINE_TIMEOUT_S = 10
@@ -434,6 +435,8 @@ class ContainerLauncher:
 
 
 def start_budget_s(service: ServiceConfig) -> float:
+    if service.container is not None and service.container.start_timeout_s is not None:
+        return service.container.start_timeout_s
     return max(START_FACTOR * service.timeout_s, START_FLOOR_S)
 
 
