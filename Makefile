@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
 
-.PHONY: demo test lint typecheck selftest bench clean docker images images-if-missing
+.PHONY: demo test lint typecheck selftest selftest-versions bench clean docker images images-if-missing
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,10 +53,27 @@ images-if-missing: $(VENV)/.installed
 selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-if-missing
 	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2 --dist loadgroup
 
-test: lint typecheck selftest
+# The other supported Pythons (pyenv's 3.12 and 3.13 where present): a fast subset of the self-tests
+# in a venv of their own (.venv-3.12, .venv-3.13), so an incompatibility cannot land unseen.
+EXTRA_PYTHONS ?= 3.12 3.13
+FAST_SUBSET := tests/report tests/test_inventory_errors.py tests/test_scale.py::test_plan_keeps_each_service_on_one_worker_and_balances \
+	tests/test_gate_runs.py::test_stdio_service_passes_health_and_smoke
+selftest-versions:
+	@for v in $(EXTRA_PYTHONS); do \
+	  py=$$(ls -d $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \
+	  [ -n "$$py" ] || { python$$v --version >/dev/null 2>&1 && py=python$$v; }; \
+	  if [ -z "$$py" ]; then echo "selftest-versions: python$$v not found, skipped"; continue; fi; \
+	  [ -x .venv-$$v/bin/python ] || $$py -m venv .venv-$$v || exit 1; \
+	  .venv-$$v/bin/python -m pip install --quiet --upgrade pip && \
+	  .venv-$$v/bin/python -m pip install --quiet -e . || exit 1; \
+	  echo "== Python $$v"; \
+	  scripts/pytest-or-explain .venv-$$v/bin/python -m pytest -q -p no:randomly $(FAST_SUBSET) || exit 1; \
+	done
+
+test: lint typecheck selftest selftest-versions
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) basb-report .basb $(NODE_SERVERS)/node_modules
+	rm -rf $(VENV) .venv-3.* basb-report .basb $(NODE_SERVERS)/node_modules

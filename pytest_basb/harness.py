@@ -13,7 +13,7 @@ from pytest_basb.results import CheckResult
 from pytest_basb.state import RESULT_KEY, BasbState
 
 if TYPE_CHECKING:
-    from pytest_basb.client import ServiceSession
+    from pytest_basb.session import ServiceSession
 
 
 class BasbCheckWarning(UserWarning):
@@ -36,7 +36,10 @@ class ServiceUnderTest:
     @property
     def session(self) -> ServiceSession:
         """The MCP session shared by every check of this service in this process."""
-        return self._state.session(self.config.id)
+        session = self._state.session(self.config.id)
+        marker = self._node.get_closest_marker("basb_check")
+        session.current_check = str(marker.args[0]) if marker else self._node.name
+        return session
 
     def judge(self, result: CheckResult) -> CheckResult:
         """Record `result` for the gate and make the test fail, warn or skip accordingly."""

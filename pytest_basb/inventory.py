@@ -8,6 +8,7 @@ shows a value that came from the environment.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
@@ -118,8 +119,7 @@ def inventory_schema() -> dict[str, Any]:
 
 def seed_vault_of(path: Path, name: str) -> Path | None:
     """The environment's `seed_vault`, read before ${VAR}s are resolved (the copy defines one)."""
-    data = _read_yaml(path)
-    _validate(path, data)
+    data = _read_validated(path)
     environments: dict[str, Any] = data["environments"]
     if name not in environments:
         return None
@@ -130,8 +130,7 @@ def seed_vault_of(path: Path, name: str) -> Path | None:
 def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = None) -> Environment:
     """Read `path`, validate it and return environment `name` fully resolved."""
     environ = os.environ if environ is None else environ
-    data = _read_yaml(path)
-    _validate(path, data)
+    data = _read_validated(path)
     environments: dict[str, Any] = data["environments"]
     if name not in environments:
         raise InventoryError(
@@ -163,6 +162,27 @@ def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = 
     )
 
 
+_VALIDATED: dict[tuple[str, int, int], Any] = {}
+
+
+def _read_validated(path: Path) -> Any:
+    """Parse and validate once per process and file version (a run reads it more than once)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return _validated(path)
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _VALIDATED:
+        _VALIDATED[key] = _validated(path)
+    return copy.deepcopy(_VALIDATED[key])
+
+
+def _validated(path: Path) -> Any:
+    data = _read_yaml(path)
+    _validate(path, data)
+    return data
+
+
 def _read_yaml(path: Path) -> Any:
     import yaml
 
@@ -173,7 +193,7 @@ def _read_yaml(path: Path) -> Any:
             f"{path}: inventory file not found. Create it or point --basb-inventory=PATH at one."
         ) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

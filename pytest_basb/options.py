@@ -50,6 +50,12 @@ def add_options(parser: pytest.Parser) -> None:
         choices=TARGETS,
         help="How services are reached: live, local (launch HTTP servers; default) or containers",
     )
+    group.addoption(
+        "--basb-shard",
+        dest="basb_shard",
+        metavar="K/N",
+        help="Check only the services of shard K of N (stable hash of the service id); merge with basb-report merge",
+    )
     parser.addini("basb_env", "Default environment for --basb-env", default="")
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
@@ -69,6 +75,14 @@ def read_options(config: pytest.Config) -> Options:
     if timeout is not None and timeout <= 0:
         raise pytest.UsageError("--basb-timeout: must be a positive number of seconds")
     vault = config.getoption("basb_vault")
+    shard = None
+    if config.getoption("basb_shard"):
+        from pytest_basb.sharding import parse_shard
+
+        try:
+            shard = parse_shard(config.getoption("basb_shard"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     return Options(
         env_name=config.getoption("basb_env") or config.getini("basb_env") or None,
         inventory=path_option("basb_inventory", "basb-inventory.yaml"),
@@ -76,4 +90,5 @@ def read_options(config: pytest.Config) -> Options:
         vault=Path(vault).resolve() if vault else None,
         timeout_s=timeout,
         target=config.getoption("basb_target") or config.getini("basb_target") or "local",
+        shard=shard,
     )

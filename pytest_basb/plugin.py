@@ -7,6 +7,7 @@ report writers when the session ends. Without an environment the plugin is inert
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Generator
 from datetime import UTC, datetime
@@ -29,6 +30,9 @@ from pytest_basb.runsetup import launch_services, prepare_environment
 from pytest_basb.state import STATE_KEY, BasbState
 
 __all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
+
+# The state of this process's run, for the Ctrl-C hook (which pytest calls without a config).
+_active_state: BasbState | None = None
 
 SUITE_MARKERS = {
     "health": "health checks: the service is up and speaks MCP (quick liveness probe)",
@@ -54,6 +58,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
     prepare_environment(state, worker_input)
+    global _active_state
+    _active_state = state
+    state.controller = worker_input is None
+    from pytest_basb.interrupt import install_second_interrupt
+
+    state.restore_signals = install_second_interrupt(state)
+    if worker_input is not None and state.run_dir is not None:
+        from pytest_basb.reaper import ProcessRegistry
+
+        ProcessRegistry(state.run_dir).add_worker(os.getpid())
     if worker_input is None:
         config.pluginmanager.register(_ResultCollector(state), "basb-results")
     if config.pluginmanager.hasplugin("xdist"):
@@ -90,6 +104,15 @@ class _XdistHooks:
         # Runs on the controller before any test is scheduled, so services are up in time.
         launch_services(self.state, {service_in_nodeid(nodeid) for nodeid in ids})
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """Every check of one service on one worker: one session, one server process per service."""
+        if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
+            return None  # `each`, `loadfile`, `worksteal` asked for explicitly: the user's choice
+        from pytest_basb.xdist_scheduler import ServiceScheduling
+
+        return ServiceScheduling(config, log)
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[STATE_KEY].started_at = datetime.now(UTC)
@@ -110,10 +133,49 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     service_id = service_of(item)
     if state is None or not state.active or marker is None or service_id is None:
         return
+    if not state.prefetched:
+        from pytest_basb.speculation import plans_from
+
+        services = services_to_prefetch(item.session, item.config)
+        plans = plans_from(_checks_of(item.session.items, set(services)))
+        state.prefetch(services, plans)
     from pytest_basb.report.allure_labels import allure_enabled, label_test
 
     if allure_enabled(item.config):
         label_test(item, check_id=str(marker.args[0]), service=service_id, environment=_env_name(state))
+
+
+def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list[str]:
+    """This process's share: every collected service, or under xdist the worker's part of the plan."""
+    worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if worker_input is None:
+        return sorted({sid for item in session.items if (sid := service_of(item)) is not None})
+    from pytest_basb.scheduling import services_of_worker, worker_index
+
+    if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
+        return []  # another scheduler decides: open sessions as checks need them
+    nodeids = [item.nodeid for item in session.items]
+    return services_of_worker(nodeids, int(worker_input["workercount"]), worker_index(worker_input["workerid"]))
+
+
+def _checks_of(items: list[pytest.Item], services: set[str]) -> list[tuple[str, str, int | None]]:
+    """(service, check id, declared call index) of each collected check of these services."""
+    found = []
+    for item in items:
+        marker = item.get_closest_marker("basb_check")
+        service_id = service_of(item)
+        if marker is None or service_id not in services:
+            continue
+        declared = getattr(item, "callspec", None) and item.callspec.params.get("basb_declared_call")  # type: ignore[attr-defined]
+        found.append((str(service_id), str(marker.args[0]), declared[1] if declared else None))
+    return found
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C: kill every server now and end the run; a second Ctrl-C ends it at once."""
+    from pytest_basb.interrupt import on_interrupt
+
+    on_interrupt(_active_state)
 
 
 def _env_name(state: BasbState) -> str:
@@ -186,8 +248,16 @@ def _attach_evidence(item: pytest.Item, state: BasbState, result: CheckResult) -
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Role suites for roles this environment does not have are deselected, not skipped:
-    an inventory without BASB roles runs the generic suites only."""
+    an inventory without BASB roles runs the generic suites only. `--basb-shard` deselects the
+    services of other shards."""
     unmatched = [i for i in items if i.get_closest_marker("basb_role") and role_unmatched(i)]
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None and state.active and state.options.shard is not None:
+        from pytest_basb.sharding import shard_of
+
+        index, total = state.options.shard
+        unmatched += [i for i in items if (sid := service_of(i)) is not None and shard_of(sid, total) != index]
+        state.shard_empty = bool(items) and len({id(i) for i in unmatched}) == len(items)
     if unmatched:
         config.hook.pytest_deselected(items=unmatched)
         dropped = {id(i) for i in unmatched}
@@ -213,10 +283,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None or not state.active:
         return
     if hasattr(config, "workerinput"):
-        state.close()
+        state.close(fast=state.interrupted)
         return
-    state.close()
-    if not state.results:
+    state.close(fast=state.interrupted)
+    if state.interrupted:
+        return  # an interrupted run is no gate run: no verdict, no log entry
+    if state.shard_empty and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        # A CI matrix job whose shard holds no service succeeded; its empty report still merges.
+        session.exitstatus = pytest.ExitCode.OK
+    elif not state.results:
         return
     from pytest_basb.report.run import write_run_reports
 
@@ -235,9 +310,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    global _active_state
     state = config.stash.get(STATE_KEY, None)
     if state is None:
         return
-    state.close()  # idempotent: also reached after Ctrl-C, when sessionfinish may not have closed
+    state.close(fast=state.interrupted)  # idempotent: also reached after Ctrl-C
+    state.restore_signals()
     if state.run_dir is not None and not hasattr(config, "workerinput"):
+        from pytest_basb.reaper import ProcessRegistry
+
+        ProcessRegistry(state.run_dir).kill_groups()  # servers of a worker that died
         shutil.rmtree(state.run_dir, ignore_errors=True)
+    _active_state = None

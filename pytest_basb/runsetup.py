@@ -83,7 +83,11 @@ def launch_services(state: BasbState, wanted: set[str | None]) -> None:
         launch_containers(state, wanted)
         return
     assert state.environment is not None
-    pending = [s for s in state.environment.services if s.launch and s.id in wanted and s.id not in state.launched]
+    services = state.environment.services
+    if any(s.role is not None for s in services if s.id in wanted):
+        # Role suites reach the other roles' services (the CODE flow), also from another shard.
+        wanted = wanted | {s.id for s in services if s.role is not None}
+    pending = [s for s in services if s.launch and s.id in wanted and s.id not in state.launched]
     if not pending:
         return
     from pytest_basb.targets.local import Launcher

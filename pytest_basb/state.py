@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_basb.redaction import Redactor
 
 if TYPE_CHECKING:
-    from pytest_basb.client import McpRuntime, ServiceSession
-    from pytest_basb.inventory import Environment
+    from pytest_basb.client import McpRuntime
+    from pytest_basb.inventory import Environment, ServiceConfig
     from pytest_basb.results import CheckResult
+    from pytest_basb.session import ServiceSession
+    from pytest_basb.speculation import ServicePlan, Speculation
     from pytest_basb.targets.base import Endpoint
     from pytest_basb.targets.containers import ContainerLauncher
     from pytest_basb.targets.local import Launcher
@@ -29,6 +33,7 @@ class Options:
     vault: Path | None
     timeout_s: float | None
     target: str
+    shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
 
 
 @dataclass
@@ -49,6 +54,11 @@ class BasbState:
     _launch_errors_read: bool = False
     runtime: McpRuntime | None = None
     sessions: dict[str, ServiceSession] = field(default_factory=dict)
+    prefetched: bool = False
+    shard_empty: bool = False  # --basb-shard left this run no service
+    interrupted: bool = False  # Ctrl-C: close without grace, write no verdict
+    controller: bool = True  # False in an xdist worker
+    restore_signals: Callable[[], None] = field(default=lambda: None)  # undo the Ctrl-C handler
     # Controller only: every check result, keyed by nodeid (xdist interleaves reports).
     results: dict[str, CheckResult] = field(default_factory=dict)
     report_paths: list[Path] = field(default_factory=list)
@@ -76,14 +86,47 @@ class BasbState:
 
             raise ServiceError(self.launch_errors[service_id], kind="connect")
         if service_id not in self.sessions:
-            from pytest_basb.client import McpRuntime  # `mcp` is imported only once a check runs
+            from pytest_basb.client import Transcript  # `mcp` is imported only once a check runs
+            from pytest_basb.session import ServiceSession
 
-            if self.runtime is None:
-                self.runtime = McpRuntime()
-            self.sessions[service_id] = self.runtime.session(
-                self.endpoints[service_id], timeout_s=self.timeout_for(service_id), redactor=self.redactor
+            runtime = self.mcp_runtime()
+            connection = runtime.connection(
+                self.endpoints[service_id],
+                timeout_s=self.timeout_for(service_id),
+                transcript=Transcript(self.redactor),
             )
+            self.sessions[service_id] = ServiceSession(runtime, connection)
         return self.sessions[service_id]
+
+    def mcp_runtime(self) -> McpRuntime:
+        if self.runtime is None:
+            from pytest_basb.client import McpRuntime
+            from pytest_basb.reaper import ProcessRegistry
+
+            self.runtime = McpRuntime(ProcessRegistry(self.run_dir) if self.run_dir is not None else None)
+        return self.runtime
+
+    def prefetch(self, service_ids: Iterable[str], plans: Mapping[str, ServicePlan] | None = None) -> None:
+        """Open the sessions of these services at once, fetch their listings and send ahead the
+        requests their collected checks will make (`plans`), all services concurrently."""
+        if self.prefetched:
+            return
+        self.prefetched = True
+        from pytest_basb.mcp_data import ServiceError
+
+        assert self.environment is not None
+        wanted = []
+        for service_id in sorted(set(service_ids)):
+            try:
+                connection = self.session(service_id).connection
+            except ServiceError:
+                continue  # its launch failed: its checks say so without a connection
+            plan = (plans or {}).get(service_id)
+            if plan is not None:
+                config = self.environment.service(service_id)
+                connection.speculate = functools.partial(_speculations, plan, config)
+            wanted.append(connection)
+        self.mcp_runtime().open_all(wanted, prefetch=True)
 
     def publish_launch_errors(self) -> None:
         """Controller: let workers know which launches failed (they fail those checks with it)."""
@@ -96,16 +139,26 @@ class BasbState:
         errors: dict[str, str] = json.loads((self.run_dir / LAUNCH_ERRORS).read_text())
         return errors
 
-    def close(self) -> None:
+    def close(self, *, fast: bool = False) -> None:
+        """Close sessions (in parallel) and stop launched servers; `fast` after Ctrl-C: kill at once."""
         if self.runtime is not None:
-            self.runtime.close()
+            self.runtime.close(fast=fast)
             self.runtime = None
+        from pytest_basb import http_probe
+
+        http_probe.close()
         self.sessions.clear()
         if self.launcher is not None:
-            self.launcher.stop()
+            self.launcher.stop(grace_s=0.0 if fast else None)
             self.launcher = None
         if self.containers is not None:
             self.containers.stop()  # idempotent; kept for the facts the reports record
+
+
+def _speculations(
+    plan: ServicePlan, config: ServiceConfig, era: str, listings: dict[str, list[dict[str, Any]]]
+) -> list[Speculation]:
+    return plan.speculations(config, era=era, listings=listings)
 
 
 LAUNCH_ERRORS = "launch-errors.json"

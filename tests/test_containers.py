@@ -1,8 +1,9 @@
 """The containers target against a real Docker engine and the reference images (`make images`).
 
 Skipped only when no engine answers (with the reason); CI (.ci/run) starts one and sets
-BASB_REQUIRE_DOCKER=1, which turns that skip into a failure. All tests here share one xdist group:
-one of them kills a run on purpose, and the leftover must be removed by its own next run.
+BASB_REQUIRE_DOCKER=1, which turns that skip into a failure. All tests here run on one xdist worker
+(one xdist group; one scheduling scope, the module, for the plugin's scheduler): one of them kills a
+run on purpose, and the leftover must be removed by its own next run, not by a neighbour's.
 """
 
 from __future__ import annotations
@@ -209,17 +210,24 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 90) -
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("when", ["while the container starts", "while a check runs"])
-def test_ctrl_c_leaves_no_container(gate: Gate, engine: Any, when: str) -> None:
-    # While it starts: a port nothing listens on keeps the run waiting for MCP (60 s).
-    run = _waiting_run(gate, port=9999 if when == "while the container starts" else 8930)
+def test_ctrl_c_while_the_container_starts_leaves_no_container(gate: Gate, engine: Any) -> None:
+    # A port nothing listens on keeps the run waiting for MCP (60 s) when Ctrl-C comes.
+    run = _waiting_run(gate, port=9999)
+    _interrupt(run, engine, until=lambda: bool(_containers(engine, f"{LABEL_PID}={run.pid}")))
+
+
+def test_ctrl_c_while_a_check_runs_leaves_no_container(gate: Gate, engine: Any) -> None:
+    run = _waiting_run(gate)
+    _interrupt(run, engine, until=lambda: (gate.path / "started").exists() or run.poll() is not None)
+
+
+def _interrupt(run: subprocess.Popen[bytes], engine: Any, until: Callable[[], bool]) -> None:
+    """Ctrl-C the run once `until` holds: it exits as interrupted and its container is gone.
+    (Not parametrized: the plugin's xdist scheduler would put each parameter on its own worker.)"""
     owner = f"{LABEL_PID}={run.pid}"
     try:
-        if when == "while the container starts":
-            _wait_for(lambda: bool(_containers(engine, owner)), "the container")
-        else:
-            _wait_for(lambda: (gate.path / "started").exists() or run.poll() is not None, "the check")
-            assert run.poll() is None, run.communicate()[0].decode()[-3000:]
+        _wait_for(until, "the run to reach the moment of Ctrl-C")
+        assert run.poll() is None, run.communicate()[0].decode()[-3000:]
         assert _containers(engine, owner)
         run.send_signal(signal.SIGINT)
         output = run.communicate(timeout=60)[0].decode()

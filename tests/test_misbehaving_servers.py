@@ -1,4 +1,8 @@
-"""Hostile servers fail their own checks within the deadline; the gate neither hangs nor leaks."""
+"""Hostile servers fail their own checks, once each; the gate neither hangs nor leaks; Ctrl-C is obeyed.
+
+The rogue server is standard library only and starts at once, so a 3 s deadline is realistic for
+it; the healthy server imports `mcp` (up to 2 s on a busy machine) and gets 30 s.
+"""
 
 from __future__ import annotations
 
@@ -13,61 +17,71 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOOD_SERVER, ROGUE_SERVER, SUITES, Gate, pid_alive
+from tests.conftest import GOOD_SERVER, ROGUE_SERVER, Gate, pid_alive
 
-DEADLINE = "--basb-timeout=2"
-DEADLINE_HUGE = "--basb-timeout=10"
+ROGUE_DEADLINE_S = 3
 
-
-def rogue_inventory(mode: str, pid_file: Path) -> str:
-    return f"""
-    version: 1
-    environments:
-      t:
-        services:
-          good: {{transport: stdio, command: ["python", "{GOOD_SERVER}"]}}
-          rogue:
-            transport: stdio
-            command: ["python", "{ROGUE_SERVER}", "--mode", "{mode}", "--pid-file", "{pid_file}"]
-            smoke: [{{tool: echo, arguments: {{text: hi}}}}]
-    """
-
-
-def outcomes(gate: Gate, service: str) -> dict[str, tuple[str, str]]:
-    data = json.loads((gate.report_dir / "gate.json").read_text())
-    return {c["id"]: (c["outcome"], c["message"] or "") for c in data["checks"] if c["service"] == service}
-
-
-# mode -> (check id that must fail, words its message must contain)
+# mode -> (check id that reports the failure first, words its message must contain)
 CASES = {
-    "hang-handshake": ("health.handshake", "no handshake within 2s"),
-    "hang-call": ("smoke.call", "no answer within 2s"),
+    "hang-handshake": ("health.handshake", f"no handshake within {ROGUE_DEADLINE_S}s"),
+    "hang-call": ("smoke.call", f"no answer within {ROGUE_DEADLINE_S}s"),
     "garbage": ("health.stdio_hygiene", "not JSON-RPC"),
     "crash-call": ("smoke.call", "connection closed"),  # plus the server's stderr tail
-    # 20 MB: refused for its size (the SDK's stdio line reader needs ~3 s for it, hence DEADLINE_HUGE).
-    "huge": ("smoke.call", "bytes refused"),
+    "huge": ("smoke.call", "bytes refused"),  # 20 MB, refused while it is read
 }
 
 
-@pytest.mark.parametrize("mode", sorted(CASES))
-def test_misbehaving_server_fails_only_its_own_checks(
-    gate: Gate, mode: str, pid_file: Path, assert_no_leaks: Callable[[Path], None]
+def hostile_inventory(tmp: Path, modes: list[str]) -> str:
+    services = [f'      good: {{transport: stdio, timeout_s: 30, command: ["python", "{GOOD_SERVER}"]}}']
+    for mode in modes:
+        argv = ["python", str(ROGUE_SERVER), "--mode", mode, "--pid-file", str(tmp / f"{mode}.pid")]
+        argv += ["--method-log", str(tmp / f"{mode}.methods")]
+        services.append(
+            f"      {mode}: {{transport: stdio, timeout_s: {ROGUE_DEADLINE_S}, command: {json.dumps(argv)},"
+            " smoke: [{tool: echo, arguments: {text: hi}}]}"
+        )
+    return "version: 1\nenvironments:\n  t:\n    services:\n" + "\n".join(services) + "\n"
+
+
+def checks_of(gate: Gate) -> list[dict[str, str]]:
+    data = json.loads((gate.report_dir / "gate.json").read_text())
+    checks: list[dict[str, str]] = data["checks"]
+    return checks
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_hostile_environment_fails_each_rogue_once_and_leaves_nothing(
+    gate: Gate, tmp_path: Path, workers: str, assert_no_leaks: Callable[[Path], None]
 ) -> None:
-    gate.write(rogue_inventory(mode, pid_file))
-    started = time.monotonic()
-    result = gate.run_subprocess(DEADLINE_HUGE if mode == "huge" else DEADLINE, timeout=90)
-    elapsed = time.monotonic() - started
-    assert result.ret == 1
-    check_id, words = CASES[mode]
-    outcome, message = outcomes(gate, "rogue")[check_id]
-    assert outcome == "fail", (check_id, outcome, message)
-    assert words.lower() in message.lower(), message
-    if mode == "crash-call":
-        assert "server stderr" in message  # what the server said before dying is shown
-    good = outcomes(gate, "good")
-    assert all(o in ("pass", "warn", "skip") for o, _ in good.values()), good
-    assert elapsed < 60, f"a hostile server made the run take {elapsed:.0f}s"
-    assert_no_leaks(pid_file)
+    modes = sorted(CASES)
+    gate.write(hostile_inventory(tmp_path, modes))
+    # Not the security suite: its malformed calls would meet the faults before the checks named here.
+    result = gate.run_subprocess("-n", workers, "-m", "not security", timeout=180)
+    assert result.ret == 1, result.stdout.str()[-3000:]
+    checks = checks_of(gate)
+    good = [c for c in checks if c["service"] == "good"]
+    assert good, "the healthy server was not checked"
+    assert all(c["outcome"] in ("pass", "warn", "skip") for c in good), good
+    for mode, (check_id, words) in CASES.items():
+        mine = [c for c in checks if c["service"] == mode]
+        first = next(c for c in mine if c["id"] == check_id)
+        assert first["outcome"] == "fail", (mode, first)
+        assert words.lower() in (first["message"] or "").lower(), first["message"]
+        if mode == "crash-call":
+            assert "server stderr" in first["message"]  # what the server said before dying is shown
+        assert_no_leaks(tmp_path / f"{mode}.pid")
+    # One deadline per broken service: after the first failure nothing more is asked of it ...
+    assert (tmp_path / "hang-handshake.methods").read_text().split() == ["server/discover"]
+    hang_call = (tmp_path / "hang-call.methods").read_text().split()
+    assert hang_call.count("tools/call") == 1, hang_call
+    assert hang_call[-1] == "tools/call", hang_call
+    # ... and its later checks cite the first failure, without a Python traceback.
+    blocked = [c for c in checks if c["service"] == "hang-call" and c["id"] in ("smoke.unknown_tool",)]
+    assert blocked
+    assert all((c["message"] or "").startswith("blocked by smoke.call:") for c in blocked), blocked
+    output = result.stdout.str()
+    assert "pytest_basb/" not in output, "a service failure was reported with the plugin's traceback"
+    assert "site-packages/mcp" not in output
 
 
 def test_sigterm_ignoring_server_and_grandchildren_are_killed(
@@ -81,39 +95,67 @@ def test_sigterm_ignoring_server_and_grandchildren_are_killed(
         services:
           stubborn:
             transport: stdio
+            timeout_s: 5
             command: ["python", "{ROGUE_SERVER}", "--mode", "ignore-sigterm", "--pid-file", "{stubborn}"]
           parent:
             transport: stdio
+            timeout_s: 5
             command: ["python", "{ROGUE_SERVER}", "--mode", "spawn-child", "--pid-file", "{parent}"]
     """)
-    result = gate.run_subprocess("-m", "health", DEADLINE, timeout=90)
+    result = gate.run_subprocess("-m", "health", timeout=90)
     assert result.ret == 0, result.stdout.str()[-2000:]
     assert_no_leaks(stubborn)
     assert_no_leaks(parent)  # the file holds the server's and its grandchild's pids
 
 
-def test_ctrl_c_leaves_no_process_behind(gate: Gate, pid_file: Path) -> None:
-    gate.write(rogue_inventory("hang-call", pid_file))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _start_hanging_run(gate: Gate, tmp_path: Path, workers: str) -> tuple[subprocess.Popen[bytes], list[Path]]:
+    """A run whose two rogue servers (one per worker under -n 2) hang in tools/call."""
+    pid_files = [tmp_path / f"hang{i}.pid" for i in (1, 2)]
+    services = "\n".join(
+        f'      hang{i}: {{transport: stdio, timeout_s: 120, command: ["python", "{ROGUE_SERVER}",'
+        f' "--mode", "hang-call", "--pid-file", "{pid}"], smoke: [{{tool: echo, arguments: {{text: hi}}}}]}}'
+        for i, pid in enumerate(pid_files, 1)
+    )
+    gate.write(f"version: 1\nenvironments:\n  t:\n    services:\n{services}\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *gate.args("--basb-timeout=60", "-k", "declared_call")],
+        [sys.executable, "-m", "pytest", *gate.args("-n", workers, "-k", "declared_call")],
         cwd=gate.path,
-        env=env,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while not pid_file.exists() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while not all(p.exists() for p in pid_files) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert pid_file.exists(), "the rogue server never started"
-    time.sleep(1.0)  # let the hanging tools/call be in flight
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()[-2000:]
-    server_pid = int(pid_file.read_text().split()[0])
+    assert all(p.exists() for p in pid_files), "the rogue servers never started"
+    time.sleep(1.0)  # let the hanging tools/call requests be in flight
+    return proc, pid_files
+
+
+def _assert_gone(pid_files: list[Path]) -> None:
+    pids = [int(p.read_text().split()[0]) for p in pid_files]
     for _ in range(50):
-        if not pid_alive(server_pid):
+        if not any(pid_alive(pid) for pid in pids):
             break
         time.sleep(0.1)
-    assert not pid_alive(server_pid), "the server outlived Ctrl-C"
-    assert str(SUITES)  # the run really used the repository's suites
+    assert not [pid for pid in pids if pid_alive(pid)], "a server outlived Ctrl-C"
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_ctrl_c_ends_the_run_and_leaves_no_process(gate: Gate, tmp_path: Path, workers: str) -> None:
+    proc, pid_files = _start_hanging_run(gate, tmp_path, workers)
+    proc.send_signal(signal.SIGINT)  # the requests would hang for 120 s
+    out, _ = proc.communicate(timeout=60)  # a guard against a hang, not a measure of speed
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()[-2000:]
+    _assert_gone(pid_files)
+    assert not (gate.report_dir / "gate.json").exists(), "an interrupted run wrote a verdict"
+
+
+def test_second_ctrl_c_ends_the_run_at_once(gate: Gate, tmp_path: Path) -> None:
+    proc, pid_files = _start_hanging_run(gate, tmp_path, "2")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()[-2000:]
+    _assert_gone(pid_files)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -48,11 +50,18 @@ def expected_present(
 
 def schema_problem(schema: Any) -> str | None:
     """Why `schema` is not a valid JSON Schema (checked against its metaschema), or None."""
+    if not isinstance(schema, Mapping):
+        return f"not an object but {type(schema).__name__}"
+    return _schema_problem(json.dumps(schema, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=4096)
+def _schema_problem(schema_json: str) -> str | None:
+    """Cached by canonical text: many checks (and services) share the same schemas."""
     from jsonschema.exceptions import SchemaError
     from jsonschema.validators import validator_for
 
-    if not isinstance(schema, Mapping):
-        return f"not an object but {type(schema).__name__}"
+    schema = json.loads(schema_json)
     dialect = schema.get("$schema", DEFAULT_DIALECT)
     cls = validator_for(schema, default=validator_for({"$schema": DEFAULT_DIALECT}))
     if "$schema" in schema and cls.META_SCHEMA.get("$id", "").rstrip("#") != str(dialect).rstrip("#"):

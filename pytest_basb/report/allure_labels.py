@@ -29,6 +29,10 @@ def label_test(item: pytest.Item, *, check_id: str, service: str, environment: s
     allure.dynamic.story(suite)
     allure.dynamic.severity(SEVERITY_BY_SUITE.get(suite, "normal"))
     allure.dynamic.tag(f"env:{environment}", f"check:{check_id}")
+    from pytest_basb.checks.findings import OWASP_BY_CHECK
+
+    if check_id in OWASP_BY_CHECK:
+        allure.dynamic.tag(*(f"owasp:{owasp}" for owasp in OWASP_BY_CHECK[check_id]))
 
 
 def attach_exchange(transcript_json: str) -> None:

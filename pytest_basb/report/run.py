@@ -38,7 +38,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     )
     report_dir = state.options.report_dir
     state.report_paths = [
-        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, targets)),
+        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, runbooks_dir, targets)),
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = []
@@ -57,12 +57,15 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     ]
 
 
-def _run_facts(state: BasbState, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    facts = {
+def _run_facts(state: BasbState, runbooks_dir: Path, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    facts: dict[str, Any] = {
         "target": state.options.target,
         "launch_ready_s": dict(sorted(state.launch_ready_s.items())),
+        "runbooks_dir": str(runbooks_dir) if runbooks_dir.is_dir() else None,
         "targets": dict(sorted(targets.items())),  # per service: where it was tested
     }
+    if state.options.shard is not None:
+        facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
     if state.containers is not None:
         facts["containers"] = {"run": state.containers.run_id, "leftovers_removed": state.containers.leftovers_removed}
     return facts

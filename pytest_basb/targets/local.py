@@ -123,11 +123,11 @@ class Launcher:
             f"{launched.log_tail(self.redactor)}"
         )
 
-    def stop(self) -> None:
-        """SIGTERM each process group, then SIGKILL what is left after a grace period."""
+    def stop(self, grace_s: float | None = None) -> None:
+        """SIGTERM each process group, then SIGKILL what is left after a grace period (0: at once)."""
         for launched in self.processes:
-            _signal_group(launched.process, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_GRACE_S
+            _signal_group(launched.process, signal.SIGTERM if grace_s != 0 else signal.SIGKILL)
+        deadline = time.monotonic() + (_STOP_GRACE_S if grace_s is None else grace_s)
         for launched in self.processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 launched.process.wait(timeout=max(0.0, deadline - time.monotonic()))

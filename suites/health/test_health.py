@@ -65,8 +65,10 @@ def test_http_health(basb_service: ServiceUnderTest) -> None:
     if url is not None:
         import httpx
 
+        from pytest_basb import http_probe
+
         try:
-            status = httpx.get(url, timeout=basb_service.session.timeout_s).status_code
+            status = http_probe.client().get(url, timeout=basb_service.session.timeout_s).status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
     latency = time.perf_counter() - started

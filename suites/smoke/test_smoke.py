@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from pytest_basb.checks import smoke
 from pytest_basb.harness import DeclaredCall, ServiceUnderTest
 from pytest_basb.mcp_data import ServiceError
 from pytest_basb.results import skipped
+from pytest_basb.speculation import UNKNOWN_TOOL
 
 pytestmark = pytest.mark.smoke
-
-UNKNOWN_TOOL = "basb-gate-no-such-tool"
 
 
 @pytest.mark.basb_check("smoke.tools_listed")
@@ -54,9 +51,8 @@ def test_declared_call(basb_declared_call: DeclaredCall) -> None:
     assert call.tool is not None
     listed = {t["name"]: t for t in service.session.tools()}
     output_schema = listed.get(call.tool, {}).get("outputSchema")
-    started = time.perf_counter()
     outcome = service.session.call_tool(call.tool, dict(call.arguments))
-    latency = time.perf_counter() - started
+    latency = service.session.last_duration_s
     service.judge(smoke.smoke_call(service.id, call, outcome, output_schema=output_schema, latency_s=latency))
 
 

@@ -1,0 +1,268 @@
+"""Security content checks: tool poisoning, shadowing, secrets (DESIGN.md "Security").
+
+Pure functions from listings (plain dicts, camelCase keys as the client returns them) to
+`CheckResult`. Every finding carries its OWASP MCP Top 10 id; the evidence lists them all under
+`owasp`. The HTTP checks live in `transport_security`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pytest_basb.checks import poisoning
+from pytest_basb.checks import secrets as secret_scan
+from pytest_basb.checks.findings import OWASP_MCP, Finding, summary, visible
+from pytest_basb.results import CheckResult, Severity, passed, violated
+
+Text = tuple[str, str]  # (where, text)
+
+
+def owasp_evidence(ids: Iterable[str]) -> dict[str, Any]:
+    unique = sorted(set(ids))
+    return {"owasp": unique, "owasp_names": {i: OWASP_MCP[i] for i in unique}}
+
+
+def from_findings(check_id: str, service: str, findings: Sequence[Finding], *, scanned: int, what: str) -> CheckResult:
+    if not findings:
+        return passed(check_id, service, texts_scanned=scanned)
+    evidence = {
+        **owasp_evidence(f.owasp for f in findings),
+        "findings": [f.to_dict() for f in findings],
+        "texts_scanned": scanned,
+    }
+    return violated(check_id, service, f"{len(findings)} {what}: {summary(list(findings))}", evidence=evidence)
+
+
+# -- the text a model reads ---------------------------------------------------------------------
+
+
+def surface_texts(
+    *,
+    tools: Sequence[Mapping[str, Any]] = (),
+    resources: Sequence[Mapping[str, Any]] = (),
+    prompts: Sequence[Mapping[str, Any]] = (),
+    instructions: str | None = None,
+) -> list[Text]:
+    """Every name, title, description, schema string and prompt text of a service, with where it is."""
+    texts: list[Text] = []
+    if instructions:
+        texts.append(("instructions", instructions))
+    for kind, entries in (("tool", tools), ("resource", resources), ("prompt", prompts)):
+        for entry in entries:
+            label = f"{kind} {visible(str(entry.get('name', entry.get('uri', '?'))))}"
+            for key, value in sorted(entry.items()):
+                texts.extend((f"{label}: {where}", text) for where, text in _strings(value, key))
+    return texts
+
+
+def _strings(value: Any, path: str) -> list[Text]:
+    """All strings inside JSON-like data (keys too: a property name can hide text as well)."""
+    if isinstance(value, str):
+        return [(path, value)]
+    found: list[Text] = []
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            found.append((f"{path} (key)", str(key)))
+            found.extend(_strings(inner, f"{path}.{key}"))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            found.extend(_strings(inner, f"{path}[{i}]"))
+    return found
+
+
+# -- security.poisoning -------------------------------------------------------------------------
+
+
+def poisoning_findings(texts: Sequence[Text]) -> list[Finding]:
+    findings: list[Finding] = []
+    for where, text in texts:
+        owned = [(s.start, s.end) for s in secret_scan.find(text)]
+        findings.extend(poisoning.scan(text, where, owned=owned))
+    return findings
+
+
+def poisoning_check(service: str, texts: Sequence[Text]) -> CheckResult:
+    findings = poisoning_findings(texts)
+    return from_findings("security.poisoning", service, findings, scanned=len(texts), what="poisoning finding(s)")
+
+
+# -- security.shadowing -------------------------------------------------------------------------
+
+# A plain-word name ("search") counts as named only when written as a tool reference.
+_IDENTIFIER = re.compile(r"[_\-]|[a-z][A-Z]|\d")
+_DIRECTIVE = re.compile(
+    r"\b(?:must|always|never|instead|before|after|whenever|when\s+using|do\s+not|don'?t|should|override|"
+    r"replace|ignore|redirect|send|forward|bcc|cc)\b",
+    re.IGNORECASE,
+)
+
+
+def _reference(name: str) -> re.Pattern[str]:
+    word = re.escape(name)
+    if _IDENTIFIER.search(name):
+        return re.compile(rf"(?<![\w-]){word}(?![\w-])")
+    return re.compile(
+        rf"[`'\"“‘]{word}[`'\"”’]|(?<![\w-]){word}\s*\(|\b(?:tool|function)\s+[`'\"]?{word}\b"
+        rf"|(?<![\w-]){word}\s+(?:tool|function)\b",
+        re.IGNORECASE,
+    )
+
+
+def shadowing_check(
+    service: str,
+    tools: Sequence[Mapping[str, Any]],
+    others: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    unreachable: Sequence[str] = (),
+) -> CheckResult:
+    """No tool name another service of the environment also offers; no description naming theirs.
+
+    `others` maps each other service to its listed tools. A same-named tool with another
+    description or schema is an impostor (fail); an identical one is the same code deployed twice
+    (warn). A reference that steers the model (must, instead, before, never, ...) fails; a bare
+    mention warns.
+    """
+    own = {str(t.get("name")): t for t in tools}
+    findings: list[Finding] = []
+    failing = False
+    for other, their_tools in sorted(others.items()):
+        for theirs in their_tools:
+            name = str(theirs.get("name"))
+            if name not in own:
+                continue
+            identical = all(own[name].get(k) == theirs.get(k) for k in ("description", "inputSchema"))
+            failing = failing or not identical
+            detail = f"also a tool of {other}" + (" (identical: the same tool deployed twice?)" if identical else "")
+            findings.append(Finding("name_collision", "MCP03", f"tool {visible(name)}", visible(name), detail))
+    texts = surface_texts(tools=tools)
+    for where, text in texts:
+        if where.endswith("(key)") or where.endswith(": name"):
+            continue
+        for other, their_tools in sorted(others.items()):
+            for name in sorted({str(t.get("name")) for t in their_tools} - set(own)):
+                pattern = _reference(name)
+                for sentence in poisoning.SENTENCE.finditer(text):
+                    if pattern.search(sentence.group()) is None:
+                        continue
+                    steers = bool(_DIRECTIVE.search(sentence.group()))
+                    failing = failing or steers
+                    findings.append(
+                        Finding(
+                            "cross_reference",
+                            "MCP03",
+                            where,
+                            visible(sentence.group().strip())[:200],
+                            f"names {other}'s tool {name}" + (" and steers its use" if steers else ""),
+                        )
+                    )
+    evidence_extra = {"compared_with": sorted(others), "unreachable": list(unreachable)}
+    if not findings:
+        return passed("security.shadowing", service, **evidence_extra)
+    result = from_findings("security.shadowing", service, findings, scanned=len(texts), what="shadowing finding(s)")
+    evidence = {**result.evidence, **evidence_extra}
+    severity: Severity = "fail" if failing else "warn"
+    return violated("security.shadowing", service, result.message or "", severity=severity, evidence=evidence)
+
+
+# -- security.secrets ---------------------------------------------------------------------------
+
+
+def secrets_check(
+    service: str,
+    texts: Sequence[Text],
+    error_texts: Sequence[Text],
+    credentials: Sequence[tuple[str, str]],
+) -> CheckResult:
+    """No secret-shaped string in metadata or in the answers to malformed calls; no echo of ours."""
+    findings: list[Finding] = []
+    for where, text in [*texts, *error_texts]:
+        findings.extend(secret_scan.credential_echoes(text, where, credentials))
+        findings.extend(secret_scan.scan(_without(text, credentials), where))
+    result = from_findings(
+        "security.secrets",
+        service,
+        findings,
+        scanned=len(texts) + len(error_texts),
+        what="secret-shaped string(s)",
+    )
+    if result.outcome == "pass":
+        return passed("security.secrets", service, texts_scanned=len(texts), error_answers_scanned=len(error_texts))
+    return result
+
+
+def _without(text: str, credentials: Sequence[tuple[str, str]]) -> str:
+    """Our own credentials are reported as echoes, not a second time as secret-shaped strings."""
+    for _, value in credentials:
+        if value:
+            text = text.replace(value, "***")
+    return text
+
+
+def credential_values(headers: Mapping[str, str], secrets: Iterable[str]) -> list[tuple[str, str]]:
+    """(header, value) pairs of the gate's credentials: the value, and a bearer token on its own."""
+    known = set(secrets)
+    found: list[tuple[str, str]] = []
+    for name, value in headers.items():
+        if not (is_credential_header(name) or any(s in value for s in known if s)):
+            continue
+        found.append((name, value))
+        scheme, _, token = value.partition(" ")
+        if token and scheme.lower() in ("bearer", "basic", "token"):
+            found.append((name, token.strip()))
+    return found
+
+
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "x-access-token", "cookie"}
+)
+
+
+def is_credential_header(name: str) -> bool:
+    return name.lower() in CREDENTIAL_HEADERS
+
+
+def malformed_arguments(tool: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Arguments a validating server must refuse (every typed property of the wrong type), or None."""
+    schema = tool.get("inputSchema") or {}
+    properties = schema.get("properties") or {}
+    arguments: dict[str, Any] = {}
+    for name, prop in sorted(properties.items()):
+        types = _types(prop)
+        if not types:
+            continue
+        wrong = next((value for value, kind in _WRONG_VALUES if kind not in types), None)
+        if wrong is not None:
+            arguments[name] = wrong
+    if arguments:
+        return arguments
+    return {} if schema.get("required") else None
+
+
+# A value of each JSON type that no lax validator turns into another type (booleans become ints).
+_WRONG_VALUES: tuple[tuple[Any, str], ...] = (
+    ({"basb_gate_malformed": True}, "object"),
+    (["basb-gate-malformed"], "array"),
+    (0.5, "number"),
+)
+
+
+def _types(prop: Any) -> set[str]:
+    if not isinstance(prop, Mapping):
+        return set()
+    declared = prop.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    if isinstance(declared, list):
+        return {str(t) for t in declared}
+    variants = prop.get("anyOf") or prop.get("oneOf")
+    if isinstance(variants, list):
+        found: set[str] = set()
+        for variant in variants:
+            inner = _types(variant)
+            if not inner:
+                return set()  # an untyped variant accepts anything
+            found |= inner
+        return found
+    return set()

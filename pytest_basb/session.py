@@ -1,0 +1,164 @@
+"""What the checks see of a service: its handshake, cached listings, and the first failure.
+
+A `ServiceSession` wraps one `Connection` (client.py). Listings come from the prefetch or are
+fetched once; a failed listing is remembered, not asked again. Once the session breaks (no
+handshake, timeout, connection lost, oversized reply) every later request fails at once, citing the
+check that first met the failure: one deadline per broken service, not one per check.
+No `mcp` import here: the operations themselves live in client.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
+from pytest_basb.speculation import speculation_key
+
+if TYPE_CHECKING:
+    from pytest_basb.client import Connection, McpRuntime, Transcript
+    from pytest_basb.targets.base import Endpoint
+
+T = TypeVar("T")
+
+
+class ServiceSession:
+    """One service's MCP session for every check of this process."""
+
+    def __init__(self, runtime: McpRuntime, connection: Connection) -> None:
+        self._runtime = runtime
+        self._connection = connection
+        self._listings: dict[str, tuple[list[dict[str, Any]], int] | ServiceError] = {}
+        self._broken: ServiceError | None = None
+        self._blamed: str | None = None  # the check that reported the first failure
+        self.current_check: str | None = None  # set by the harness for each test
+        self.last_duration_s = 0.0  # of the last request (also when its answer was sent ahead)
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._connection.endpoint
+
+    @property
+    def timeout_s(self) -> float:
+        return self._connection.timeout_s
+
+    @property
+    def transcript(self) -> Transcript:
+        return self._connection.transcript
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
+    # -- connection -------------------------------------------------------------------------
+
+    def handshake(self) -> Handshake:
+        """Connect if not yet connected (a prefetch usually did); a failure is remembered."""
+        self._check_broken()
+        connection = self._connection
+        if not connection.started:
+            self._runtime.open_all([connection], prefetch=False)
+        if connection.failure is not None:
+            self._fail(connection.failure)
+        assert connection.handshake is not None
+        if not self._listings and connection.prefetched:
+            self._listings.update(connection.prefetched)
+        return connection.handshake
+
+    def stderr_tail(self, lines: int = 8) -> str:
+        return self._connection.stderr_tail(lines)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def liveness(self) -> float:
+        """`ping` on legacy sessions, `server/discover` on modern ones; returns seconds taken."""
+        from pytest_basb import client
+
+        era = self.handshake().era
+        self._run("ping" if era == "legacy" else "server/discover", client.liveness, era)
+        return self.last_duration_s
+
+    def tools(self) -> list[dict[str, Any]]:
+        return self._listing("tools/list")
+
+    def resources(self) -> list[dict[str, Any]]:
+        return self._listing("resources/list")
+
+    def prompts(self) -> list[dict[str, Any]]:
+        return self._listing("prompts/list")
+
+    def pages(self, method: str) -> int:
+        """How many pages the full listing of `method` took (0 when it was not listed)."""
+        listing = self._listings.get(method)
+        return listing[1] if isinstance(listing, tuple) else 0
+
+    def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> ToolCallOutcome:
+        """Call a tool; a JSON-RPC error answer is data for the checks, a broken exchange raises."""
+        from pytest_basb import client
+
+        return self._run(f"tools/call {name}", client.call_tool, name, arguments)
+
+    def read_resource(self, uri: str) -> list[dict[str, Any]]:
+        from pytest_basb import client
+
+        return self._run(f"resources/read {uri}", client.read_resource, uri)
+
+    def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        from pytest_basb import client
+
+        return self._run(f"prompts/get {name}", client.get_prompt, name, arguments)
+
+    def _listing(self, method: str) -> list[dict[str, Any]]:
+        """The full listing, fetched once per session; a failed one is re-raised, not re-asked."""
+        from pytest_basb import client
+
+        self.handshake()
+        if method not in self._listings:
+            try:
+                self._listings[method] = self._connection.run(method, client.list_all, method)
+            except ServiceError as exc:
+                self._listings[method] = exc
+        listing = self._listings[method]
+        if isinstance(listing, ServiceError):
+            self._fail(listing)
+        return list(listing[0])
+
+    def _run(self, what: str, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
+        self.handshake()
+        sent_ahead = self._connection.take_speculated(speculation_key(self.current_check, operation.__name__, args))
+        if sent_ahead is not None:
+            answer, self.last_duration_s = sent_ahead
+            if isinstance(answer, ServiceError):
+                self._fail(answer)
+            result: T = answer
+            return result
+        started = time.perf_counter()
+        try:
+            return self._connection.run(what, operation, *args)
+        except ServiceError as exc:
+            self._fail(exc)
+        finally:
+            self.last_duration_s = time.perf_counter() - started
+
+    # -- failures ---------------------------------------------------------------------------
+
+    def _fail(self, error: ServiceError) -> NoReturn:
+        """Raise `error`; if it broke the session, later requests are refused at once."""
+        from pytest_basb.client import BREAKING
+
+        if error.kind in BREAKING and self._broken is None:
+            self._broken = error
+        if error is self._broken:
+            self._check_broken()
+        raise error
+
+    def _check_broken(self) -> None:
+        broken = self._broken
+        if broken is None:
+            return
+        if self._blamed is None or self._blamed == self.current_check:
+            self._blamed = self.current_check
+            raise broken
+        first_line = str(broken).splitlines()[0]
+        raise ServiceError(f"blocked by {self._blamed}: {first_line}", kind=broken.kind)

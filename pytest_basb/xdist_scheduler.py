@@ -1,0 +1,61 @@
+"""The xdist scheduler that keeps every check of one service on one worker.
+
+Imported only when xdist runs (`--dist loadgroup` does not group here: pytest 9 with xdist 3.8
+ignores the renamed node id). It reuses LoadScopeScheduling's bookkeeping — including putting a
+crashed worker's pending checks back in the queue for the others — and replaces the initial
+distribution with the static plan of `scheduling.plan`, which workers also compute to prefetch.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from xdist.scheduler import LoadScopeScheduling
+
+from pytest_basb.scheduling import plan, scope_of, worker_index
+
+
+class ServiceScheduling(LoadScopeScheduling):
+    def _split_scope(self, nodeid: str) -> str:
+        return scope_of(nodeid)
+
+    def schedule(self) -> None:
+        assert self.collection_is_completed
+        if self.collection is not None:  # type: ignore[has-type]  # a replacement worker joined
+            for node in self.nodes:
+                self._reschedule(node)
+            return
+        if not self._check_nodes_have_same_collection():
+            self.log("**Different tests collected, aborting run**")
+            return
+        self.collection = list(next(iter(self.registered_collections.values())))
+        if not self.collection:
+            return
+        units: OrderedDict[str, dict[str, bool]] = OrderedDict()
+        for nodeid in self.collection:
+            units.setdefault(scope_of(nodeid), {})[nodeid] = False
+        nodes = sorted(self.nodes, key=lambda node: worker_index(node.gateway.id))
+        for node, scopes in zip(nodes, plan(self.collection, len(nodes)), strict=True):
+            for scope in scopes:
+                self.workqueue[scope] = units[scope]
+                self._assign_work_unit(node)
+            if not scopes:
+                node.shutdown()  # more workers than services; the others stop when done
+
+    def remove_node(self, node: Any) -> str | None:
+        """A worker left; if it crashed, its pending checks go to the others — except the one
+        it crashed in, which xdist reports as an error (running it again would crash again)."""
+        workload = self.assigned_work.pop(node)
+        pending = [nodeid for unit in workload.values() for nodeid, done in unit.items() if not done]
+        if not pending:
+            return None
+        crashitem: str = pending[0]
+        for scope, unit in workload.items():
+            if crashitem in unit:
+                unit[crashitem] = True
+            if not all(unit.values()):
+                self.workqueue[scope] = unit
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return crashitem

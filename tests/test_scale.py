@@ -1,0 +1,141 @@
+"""Scale: one session and one server process per service per run, shards that merge into one gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_basb.report.merge import main as basb_report
+from pytest_basb.scheduling import plan, scope_of, services_of_worker
+from pytest_basb.sharding import parse_shard, shard_of
+from tests.conftest import ROGUE_SERVER, Gate
+
+SERVICES = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot")
+
+
+def fleet_inventory(tmp: Path) -> str:
+    """Six fast stdio servers; each logs the methods it receives, one file per process."""
+    lines = []
+    for name in SERVICES:
+        argv = ["python", str(ROGUE_SERVER), "--mode", "ok", "--method-log", str(tmp / f"{name}.methods")]
+        lines.append(
+            f"      {name}: {{transport: stdio, timeout_s: 30, command: {json.dumps(argv)},"
+            " smoke: [{tool: echo, arguments: {text: hi}}]}"
+        )
+    return "version: 1\nenvironments:\n  t:\n    services:\n" + "\n".join(lines) + "\n"
+
+
+def outcomes(report_dir: Path) -> tuple[str, list[tuple[str, str, str]]]:
+    data = json.loads((report_dir / "gate.json").read_text())
+    return data["verdict"], sorted((c["service"], c["id"], c["outcome"]) for c in data["checks"])
+
+
+def test_xdist_opens_one_session_per_service_for_the_whole_run(gate: Gate, tmp_path: Path) -> None:
+    gate.write(fleet_inventory(tmp_path))
+    # -m smoke: security.shadowing compares every service's tools, so it opens the others' sessions too.
+    result = gate.run_subprocess("-n", "2", "-m", "smoke", timeout=180)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    for name in SERVICES:
+        methods = (tmp_path / f"{name}.methods").read_text().split()
+        # Each new session starts with a discover attempt: exactly one per service per run.
+        assert methods.count("server/discover") == 1, (name, methods)
+        assert methods.count("tools/list") == 1, (name, methods)
+
+
+def test_shards_merge_into_the_gate_of_a_single_run(gate: Gate, tmp_path: Path) -> None:
+    gate.write(fleet_inventory(tmp_path))
+    single = gate.run_subprocess(f"--basb-report-dir={tmp_path / 'single'}", timeout=180)
+    assert single.ret == 0, single.stdout.str()[-3000:]
+    shard_dirs = []
+    for k in (1, 2, 3):
+        shard_dir = tmp_path / f"shard{k}"
+        shard_dirs.append(shard_dir)
+        run = gate.run_subprocess(f"--basb-shard={k}/3", f"--basb-report-dir={shard_dir}", "-n", "2", timeout=180)
+        assert run.ret == 0, run.stdout.str()[-3000:]  # also a shard that holds no service
+        shard = json.loads((shard_dir / "gate.json").read_text())["shard"]
+        assert shard == {"index": k, "total": 3}
+    assert basb_report(["merge", "--out", str(tmp_path / "merged"), *map(str, shard_dirs)]) == 0
+    assert outcomes(tmp_path / "merged") == outcomes(tmp_path / "single")
+    per_shard = [{c[0] for c in outcomes(d)[1]} for d in shard_dirs]
+    assert sum(len(s) for s in per_shard) == len(SERVICES)  # every service in exactly one shard
+
+
+def test_merge_refuses_reports_of_different_environments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, env in (("a", "staging"), ("b", "prod")):
+        (tmp_path / name).mkdir()
+        document = {"version": 1, "environment": env, "checks": [], "services": []}
+        (tmp_path / name / "gate.json").write_text(json.dumps(document))
+    assert basb_report(["merge", "--out", str(tmp_path / "out"), str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    assert "different environments" in capsys.readouterr().err
+    assert basb_report(["merge", "--out", str(tmp_path / "out"), str(tmp_path / "missing")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_a_bad_shard_option_is_a_usage_error(gate: Gate, tmp_path: Path) -> None:
+    gate.write(fleet_inventory(tmp_path))
+    result = gate.run("--basb-shard=3/2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--basb-shard: expected K/N with 1 <= K <= N*"])
+
+
+def test_shard_assignment_is_stable_and_covers_every_service() -> None:
+    assert parse_shard("2/4") == (2, 4)
+    with pytest.raises(ValueError, match="expected K/N"):
+        parse_shard("0/4")
+    names = [f"svc-{i}" for i in range(200)]
+    shards = {name: shard_of(name, 4) for name in names}
+    assert set(shards.values()) == {1, 2, 3, 4}
+    assert shard_of("capture", 4) == shard_of("capture", 4)
+    assert shard_of("capture", 1) == 1
+
+
+def test_plan_keeps_each_service_on_one_worker_and_balances() -> None:
+    nodeids = [f"suites/t.py::test_{c}[svc{s}]" for s in range(10) for c in range(16)]
+    nodeids += [f"suites/r.py::test_flow[svc{s}]" for s in range(0, 10, 2)]
+    shares = plan(nodeids, 2)
+    assert sorted(scope for share in shares for scope in share) == sorted({scope_of(n) for n in nodeids})
+    loads = [sum(1 for n in nodeids if scope_of(n) in share) for share in shares]
+    assert max(loads) - min(loads) <= 17  # within one service's checks
+    assert plan(list(reversed(nodeids)), 2) == shares  # the same on every process
+    both = services_of_worker(nodeids, 2, 0) + services_of_worker(nodeids, 2, 1)
+    assert sorted(both) == sorted(f"svc{s}" for s in range(10))
+
+
+def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, tmp_path: Path) -> None:
+    gate.write(fleet_inventory(tmp_path))
+    empty = next(k for k in range(1, 9) if all(shard_of(name, 8) != k for name in SERVICES))
+    result = gate.run(f"--basb-shard={empty}/8")
+    assert result.ret == pytest.ExitCode.OK
+    verdict, checks = outcomes(gate.report_dir)
+    assert checks == []
+    assert verdict == "pass"
+
+
+def test_speculations_follow_the_collected_checks_only() -> None:
+    from pytest_basb.inventory import ServiceConfig, SmokeCall
+    from pytest_basb.speculation import UNKNOWN_TOOL, plans_from
+
+    service = ServiceConfig(
+        id="svc",
+        transport="stdio",
+        command=("python", "x.py"),
+        smoke=(SmokeCall(tool="add", arguments={"a": 1}), SmokeCall(prompt="greet", arguments={"name": 3})),
+    )
+    listings: dict[str, list[dict[str, Any]]] = {
+        "tools/list": [{"name": "add"}],
+        "resources/list": [{"uri": "info://a"}],
+        "prompts/list": [{"name": "greet", "arguments": [{"name": "name", "required": True}]}, {"name": "needs"}],
+    }
+    plans = plans_from([("svc", "health.liveness", None), ("svc", "smoke.call", 0), ("svc", "smoke.prompts_get", None)])
+    ops = [(s.check, s.operation, s.args) for s in plans["svc"].speculations(service, era="modern", listings=listings)]
+    assert ops == [
+        ("health.liveness", "liveness", ("modern",)),
+        ("smoke.call", "call_tool", ("add", {"a": 1})),
+        ("smoke.prompts_get", "get_prompt", ("greet", {"name": "3"})),
+        ("smoke.prompts_get", "get_prompt", ("needs", {})),
+    ]
+    # Checks that were not collected send nothing ahead (no unknown tool, no resource reads).
+    assert all(UNKNOWN_TOOL not in str(op) and "read_resource" not in op for op in ops)
