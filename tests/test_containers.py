@@ -95,7 +95,7 @@ def _staging_args(gate: Gate, target: str, report: str) -> list[str]:
     ]
 
 
-def test_staging_stack_on_containers_gives_the_same_results_as_local(gate: Gate, engine: Any) -> None:
+def test_staging_stack_passes_on_containers_with_the_results_of_local(gate: Gate, engine: Any) -> None:
     _repo_inventory_copy(gate)
     # With xdist: the controller starts the containers, the workers find them through the run folder.
     containers = gate.pytester.runpytest(*_staging_args(gate, "containers", "containers"), "-n", "2")
@@ -103,7 +103,13 @@ def test_staging_stack_on_containers_gives_the_same_results_as_local(gate: Gate,
     local = gate.pytester.runpytest(*_staging_args(gate, "local", "local"))
     assert local.ret == 0, local.stdout.str()[-3000:]
     on_containers, on_local = _gate(gate.path / "containers"), _gate(gate.path / "local")
-    assert _outcomes(on_containers) == _outcomes(on_local)
+    # The same checks with the same outcomes, except that the services which run over stdio locally
+    # are served over HTTP in their containers, so HTTP-only checks (security.origin, ...) that skip
+    # locally run there: they must pass.
+    containers_outcomes, local_outcomes = _outcomes(on_containers), _outcomes(on_local)
+    assert containers_outcomes.keys() == local_outcomes.keys()
+    differing = {k: (v, local_outcomes[k]) for k, v in containers_outcomes.items() if v != local_outcomes[k]}
+    assert all(there == "skip" and here in ("pass", "warn") for here, there in differing.values()), differing
     assert len(on_containers["checks"]) > 50
     # What was tested: the images (with their ids), not local processes; nothing left running.
     targets = on_containers["targets"]
