@@ -27,6 +27,7 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_PROTOCOL_VERSIONS = ("2025-06-18", "2025-11-25", "2026-07-28")
 
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
+POINTER_PATTERN = "^(/.*)?$"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # argv[0] spelled like this means "the interpreter running pytest", so a venv need not be on PATH.
 _PYTHON_ALIASES = {"python", "python3"}
@@ -55,6 +56,13 @@ class Expectations:
 
 
 @dataclass(frozen=True)
+class LatencyBudget:
+    """`latency: {p95_ms: N}`: regression.latency fails when the p95 of the repeated calls is above."""
+
+    p95_ms: float
+
+
+@dataclass(frozen=True)
 class SmokeCall:
     """One declared smoke call: a tool call or a prompt get, with what its result must look like."""
 
@@ -63,10 +71,20 @@ class SmokeCall:
     arguments: Mapping[str, Any] = field(default_factory=dict)
     expect_is_error: bool | None = None
     expect_schema: Mapping[str, Any] | None = None
+    golden: bool = False  # regression.golden: the result must equal the baseline's
+    ignore: tuple[str, ...] = ()  # JSON pointers left out of the golden comparison
+    latency: LatencyBudget | None = None  # regression.latency budget; else the service's
 
     @property
     def label(self) -> str:
         return self.tool if self.tool is not None else f"prompt:{self.prompt}"
+
+    @property
+    def key(self) -> str:
+        """Names this call in a baseline: the label, plus the arguments when there are any."""
+        if not self.arguments:
+            return self.label
+        return f"{self.label} {json.dumps(self.arguments, sort_keys=True, ensure_ascii=False)}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,8 @@ class ServiceConfig:
     url: str | None = None
     launch: tuple[str, ...] = ()
     health_url: str | None = None
+    metrics_url: str | None = None  # Prometheus text format, read by the monitoring.* checks
+    metrics: tuple[str, ...] = ()  # metric names metrics_url must expose
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = DEFAULT_TIMEOUT_S
     protocol_versions: tuple[str, ...] = DEFAULT_PROTOCOL_VERSIONS
@@ -87,6 +107,11 @@ class ServiceConfig:
     expect: Expectations = field(default_factory=Expectations)
     smoke: tuple[SmokeCall, ...] = ()
     description: str = ""
+    latency: LatencyBudget | None = None  # regression.latency budget of every smoke call
+
+    def latency_budget_ms(self, call: SmokeCall) -> float | None:
+        budget = call.latency or self.latency
+        return budget.p95_ms if budget is not None else None
 
 
 @dataclass(frozen=True)
@@ -242,8 +267,15 @@ def _explain(path: Path, error: Any) -> str:
             f"{path}: {key}: `{error.instance}` is not a valid id: "
             "ids are lowercase letters, digits and '-', starting with a letter or digit."
         )
+    if validator == "pattern" and error.validator_value == POINTER_PATTERN:
+        return (
+            f"{path}: {key}: `{error.instance}` is not a JSON pointer: write it as /field/sub "
+            "(RFC 6901; `*` matches every key or index), e.g. /modified or /results/*/mtime."
+        )
     if validator == "pattern":
         return f"{path}: {key}: must match the pattern {error.validator_value}."
+    if validator == "exclusiveMinimum":
+        return f"{path}: {key}: must be greater than {error.validator_value}."
     if validator == "minItems":
         return f"{path}: {key}: must not be empty."
     if validator == "const":
@@ -347,6 +379,8 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
         url=raw.get("url"),
         launch=_argv(raw.get("launch")),
         health_url=raw.get("health_url"),
+        metrics_url=raw.get("metrics_url"),
+        metrics=tuple(raw.get("metrics") or ()),
         headers=dict(raw.get("headers") or {}),
         timeout_s=float(raw.get("timeout_s", DEFAULT_TIMEOUT_S)),
         protocol_versions=tuple(raw.get("protocol_versions") or DEFAULT_PROTOCOL_VERSIONS),
@@ -366,8 +400,9 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
             resources=tuple(expect.get("resources") or ()),
             prompts=tuple(expect.get("prompts") or ()),
         ),
-        smoke=tuple(_smoke_call(entry) for entry in raw.get("smoke") or ()),
+        smoke=tuple(_smoke_call(path, f"{key}.smoke.{i}", entry) for i, entry in enumerate(raw.get("smoke") or ())),
         description=raw.get("description", ""),
+        latency=_latency(raw),
     )
 
 
@@ -378,12 +413,25 @@ def _argv(value: Sequence[str] | None) -> tuple[str, ...]:
     return (first, *value[1:])
 
 
-def _smoke_call(entry: Mapping[str, Any]) -> SmokeCall:
+def _smoke_call(path: Path, key: str, entry: Mapping[str, Any]) -> SmokeCall:
     expect = entry.get("expect") or {}
+    golden = bool(entry.get("golden", False))
+    if golden and entry.get("tool") is None:
+        raise InventoryError(f"{path}: {key}.golden: only tool calls have golden results; remove it from this prompt.")
+    if entry.get("ignore") and not golden:
+        raise InventoryError(f"{path}: {key}.ignore: only used by golden calls; add `golden: true` or remove `ignore`.")
     return SmokeCall(
         tool=entry.get("tool"),
         prompt=entry.get("prompt"),
         arguments=dict(entry.get("arguments") or {}),
         expect_is_error=expect.get("is_error"),
         expect_schema=expect.get("schema"),
+        golden=golden,
+        ignore=tuple(entry.get("ignore") or ()),
+        latency=_latency(entry),
     )
+
+
+def _latency(raw: Mapping[str, Any]) -> LatencyBudget | None:
+    latency = raw.get("latency")
+    return LatencyBudget(p95_ms=float(latency["p95_ms"])) if latency else None

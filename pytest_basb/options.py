@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_basb.state import Options
+
+if TYPE_CHECKING:
+    from pytest_basb.ci_status import CiStatus
 from pytest_basb.targets import TARGETS
 
 
@@ -51,6 +55,38 @@ def add_options(parser: pytest.Parser) -> None:
         help="How services are reached: live, local (launch HTTP servers; default) or containers",
     )
     group.addoption(
+        "--basb-baseline-dir",
+        dest="basb_baseline_dir",
+        metavar="DIR",
+        help="Regression baselines folder, DIR/<env>/<service>.json (default: baselines/ beside the inventory)",
+    )
+    group.addoption(
+        "--basb-record-baseline",
+        dest="basb_record_baseline",
+        action="store_true",
+        help="Regression checks record what they see as the new baseline (and pass) instead of comparing",
+    )
+    group.addoption(
+        "--basb-repeat",
+        dest="basb_repeat",
+        metavar="N",
+        type=int,
+        default=5,
+        help="How often regression checks repeat each smoke call for latency and flakiness (default: 5)",
+    )
+    group.addoption(
+        "--basb-ci-status",
+        dest="basb_ci_status",
+        metavar="FILE",
+        help='Earlier CI jobs\' conclusions, JSON {"jobs": [{"name", "conclusion"}]} or JUnit XML, for the CI/CD item',
+    )
+    group.addoption(
+        "--basb-pushgateway",
+        dest="basb_pushgateway",
+        metavar="URL",
+        help="Also push the run's metrics (metrics.prom) to this Prometheus Pushgateway",
+    )
+    group.addoption(
         "--basb-shard",
         dest="basb_shard",
         metavar="K/N",
@@ -60,6 +96,8 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
     parser.addini("basb_target", "Default target: live, local or containers", default="local")
+    parser.addini("basb_baseline_dir", "Default regression baselines folder, relative to the rootdir", default="")
+    parser.addini("basb_pushgateway", "Default Pushgateway URL for --basb-pushgateway", default="")
 
 
 def read_options(config: pytest.Config) -> Options:
@@ -75,6 +113,10 @@ def read_options(config: pytest.Config) -> Options:
     if timeout is not None and timeout <= 0:
         raise pytest.UsageError("--basb-timeout: must be a positive number of seconds")
     vault = config.getoption("basb_vault")
+    repeat = config.getoption("basb_repeat")
+    if repeat < 1:
+        raise pytest.UsageError("--basb-repeat: must be at least 1")
+    baseline_dir = config.getoption("basb_baseline_dir") or config.getini("basb_baseline_dir")
     shard = None
     if config.getoption("basb_shard"):
         from pytest_basb.sharding import parse_shard
@@ -90,5 +132,22 @@ def read_options(config: pytest.Config) -> Options:
         vault=Path(vault).resolve() if vault else None,
         timeout_s=timeout,
         target=config.getoption("basb_target") or config.getini("basb_target") or "local",
+        baseline_dir=path_option("basb_baseline_dir", "") if baseline_dir else None,
+        record_baseline=bool(config.getoption("basb_record_baseline")),
+        repeat=repeat,
+        ci_status=_ci_status(config.getoption("basb_ci_status")),
+        pushgateway=config.getoption("basb_pushgateway") or config.getini("basb_pushgateway") or None,
         shard=shard,
     )
+
+
+def _ci_status(value: str | None) -> CiStatus | None:
+    """Read --basb-ci-status now, so a bad file stops the run before any check starts."""
+    if not value:
+        return None
+    from pytest_basb.ci_status import CiStatusError, load_ci_status
+
+    try:
+        return load_ci_status(Path(value).resolve())
+    except CiStatusError as exc:
+        raise pytest.UsageError(f"--basb-ci-status: {exc}") from None

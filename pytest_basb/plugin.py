@@ -39,6 +39,7 @@ SUITE_MARKERS = {
     "smoke": "smoke checks: the core surface works (the CI gate runs -m smoke)",
     "regression": "regression checks: the surface and results match the committed baseline",
     "security": "security checks: auth, origin, TLS, tool poisoning, secrets",
+    "monitoring": "monitoring checks: metrics endpoints serve Prometheus data (also run by -m smoke)",
 }
 
 
@@ -111,7 +112,10 @@ class _XdistHooks:
             return None  # `each`, `loadfile`, `worksteal` asked for explicitly: the user's choice
         from pytest_basb.xdist_scheduler import ServiceScheduling
 
-        return ServiceScheduling(config, log)
+        environment = self.state.environment
+        return ServiceScheduling(
+            config, log, frozenset(s.id for s in environment.services) if environment else frozenset()
+        )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -155,7 +159,10 @@ def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list
     if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
         return []  # another scheduler decides: open sessions as checks need them
     nodeids = [item.nodeid for item in session.items]
-    return services_of_worker(nodeids, int(worker_input["workercount"]), worker_index(worker_input["workerid"]))
+    state = config.stash[STATE_KEY]
+    known = {s.id for s in state.environment.services} if state.environment else set()
+    count, index = int(worker_input["workercount"]), worker_index(worker_input["workerid"])
+    return services_of_worker(nodeids, count, index, known)
 
 
 def _checks_of(items: list[pytest.Item], services: set[str]) -> list[tuple[str, str, int | None]]:

@@ -15,6 +15,7 @@ import pytest
 from pytest_basb.redaction import Redactor
 
 if TYPE_CHECKING:
+    from pytest_basb.ci_status import CiStatus
     from pytest_basb.client import McpRuntime
     from pytest_basb.inventory import Environment, ServiceConfig
     from pytest_basb.results import CheckResult
@@ -33,6 +34,11 @@ class Options:
     vault: Path | None
     timeout_s: float | None
     target: str
+    baseline_dir: Path | None = None  # None: `baselines/` beside the inventory
+    record_baseline: bool = False
+    repeat: int = 5
+    ci_status: CiStatus | None = None  # --basb-ci-status, read and checked at configure time
+    pushgateway: str | None = None  # --basb-pushgateway URL
     shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
 
 

@@ -17,8 +17,12 @@ from pytest_basb.scheduling import plan, scope_of, worker_index
 
 
 class ServiceScheduling(LoadScopeScheduling):
+    def __init__(self, config: Any, log: Any, services: frozenset[str]) -> None:
+        super().__init__(config, log)
+        self.services = services  # the environment's service ids: only their checks are grouped
+
     def _split_scope(self, nodeid: str) -> str:
-        return scope_of(nodeid)
+        return scope_of(nodeid, self.services)
 
     def schedule(self) -> None:
         assert self.collection_is_completed
@@ -34,9 +38,9 @@ class ServiceScheduling(LoadScopeScheduling):
             return
         units: OrderedDict[str, dict[str, bool]] = OrderedDict()
         for nodeid in self.collection:
-            units.setdefault(scope_of(nodeid), {})[nodeid] = False
+            units.setdefault(scope_of(nodeid, self.services), {})[nodeid] = False
         nodes = sorted(self.nodes, key=lambda node: worker_index(node.gateway.id))
-        for node, scopes in zip(nodes, plan(self.collection, len(nodes)), strict=True):
+        for node, scopes in zip(nodes, plan(self.collection, len(nodes), self.services), strict=True):
             for scope in scopes:
                 self.workqueue[scope] = units[scope]
                 self._assign_work_unit(node)

@@ -44,8 +44,8 @@ def gate_results(gate: Gate) -> dict[str, str]:
 def test_stdio_service_passes_health_and_smoke(gate: Gate) -> None:
     gate.write(stdio_inventory())
     result = gate.run("-m", "smoke")
-    # skipped: http_health (no health_url) and basb.contract (no role)
-    result.assert_outcomes(passed=15, skipped=2)
+    # skipped: http_health (no health_url), monitoring.metrics (no metrics_url) and basb.contract (no role)
+    result.assert_outcomes(passed=15, skipped=3)
     result.stdout.fnmatch_lines(["*BASB quality gate*"])
     assert result.ret == 0
 

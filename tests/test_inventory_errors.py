@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,32 @@ CASES = {
         "        command: [python, s.py]\n",
         ["environments.t", "no such environment", "did you mean `tt`?", "--basb-env"],
     ),
+    "golden-bad-pointer": (
+        "version: 1\nenvironments:\n  t:\n    services:\n      svc:\n        transport: stdio\n"
+        "        command: [python, s.py]\n        smoke:\n          - tool: now\n            golden: true\n"
+        "            ignore: [modified]\n",
+        ["environments.t.services.svc.smoke.0.ignore.0", "is not a JSON pointer", "/modified"],
+    ),
+    "golden-prompt": (
+        "version: 1\nenvironments:\n  t:\n    services:\n      svc:\n        transport: stdio\n"
+        "        command: [python, s.py]\n        smoke:\n          - prompt: p\n            golden: true\n",
+        ["environments.t.services.svc.smoke.0.golden", "only tool calls"],
+    ),
+    "ignore-without-golden": (
+        "version: 1\nenvironments:\n  t:\n    services:\n      svc:\n        transport: stdio\n"
+        "        command: [python, s.py]\n        smoke:\n          - tool: now\n            ignore: [/at]\n",
+        ["environments.t.services.svc.smoke.0.ignore", "add `golden: true`"],
+    ),
+    "latency-not-positive": (
+        "version: 1\nenvironments:\n  t:\n    services:\n      svc:\n        transport: stdio\n"
+        "        command: [python, s.py]\n        latency: {p95_ms: 0}\n",
+        ["environments.t.services.svc.latency.p95_ms", "must be greater than 0"],
+    ),
+    "latency-unknown-key": (
+        "version: 1\nenvironments:\n  t:\n    services:\n      svc:\n        transport: stdio\n"
+        "        command: [python, s.py]\n        smoke:\n          - tool: now\n            latency: {p59_ms: 9}\n",
+        ["environments.t.services.svc.smoke.0.latency.p59_ms", "did you mean `p95_ms`?"],
+    ),
     "extends-unknown": (
         "version: 1\nenvironments:\n  t:\n    extends: stagign\n  staging:\n    services:\n      svc:\n"
         "        transport: stdio\n        command: [python, s.py]\n",
@@ -99,6 +126,22 @@ def test_missing_inventory_file(gate: Gate) -> None:
     assert "inventory file not found" in result.stderr.str()
 
 
+def test_regression_keys_load(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\nenvironments:\n  t:\n    services:\n      svc:\n        transport: stdio\n"
+        "        command: [python, s.py]\n        latency: {p95_ms: 250}\n        smoke:\n"
+        "          - tool: now\n            golden: true\n            ignore: [/at, /items/*/id]\n"
+        "          - tool: slow\n            arguments: {n: 1}\n            latency: {p95_ms: 900}\n"
+    )
+    service = load_environment(path, "t", environ={}).service("svc")
+    now, slow = service.smoke
+    assert (now.golden, now.ignore, now.key) == (True, ("/at", "/items/*/id"), "now")
+    assert (slow.golden, slow.key) == (False, 'slow {"n": 1}')
+    assert service.latency_budget_ms(now) == 250
+    assert service.latency_budget_ms(slow) == 900
+
+
 def test_extends_inherits_and_overrides(tmp_path: pytest.TempPathFactory) -> None:
     path = tmp_path / "inv.yaml"  # type: ignore[operator]
     path.write_text(
@@ -118,12 +161,15 @@ def test_schema_is_packaged_and_matches_loader_fields() -> None:
     """The JSON Schema (the contract editors use) and the loader agree on the service keys."""
     from dataclasses import fields
 
-    from pytest_basb.inventory import ServiceConfig
+    from pytest_basb.inventory import ServiceConfig, SmokeCall
 
     schema = inventory_schema()
     service_keys = set(schema["$defs"]["serviceFields"]["properties"])
     loader_keys = {f.name for f in fields(ServiceConfig)} - {"id"}
     assert service_keys == loader_keys
+    smoke_keys = set(schema["$defs"]["serviceFields"]["properties"]["smoke"]["items"]["properties"])
+    call_keys = {f.name for f in fields(SmokeCall)} - {"expect_is_error", "expect_schema"} | {"expect"}
+    assert smoke_keys == call_keys
     top = json.loads(json.dumps(schema))
     assert top["properties"]["version"] == {
         "const": 1,

@@ -102,6 +102,10 @@ def test_plan_keeps_each_service_on_one_worker_and_balances() -> None:
     assert plan(list(reversed(nodeids)), 2) == shares  # the same on every process
     both = services_of_worker(nodeids, 2, 0) + services_of_worker(nodeids, 2, 1)
     assert sorted(both) == sorted(f"svc{s}" for s in range(10))
+    # Tests that are not a known service's checks are balanced one by one; an xdist_group stays whole.
+    assert scope_of("tests/test_x.py::test_y[2]", {"svc1"}) == "tests/test_x.py::test_y[2]"
+    assert scope_of("tests/test_x.py::test_y[svc1]", {"svc1"}) == "basb-service:svc1"
+    assert scope_of("tests/test_d.py::test_z@docker", {"svc1"}) == "group:docker"
 
 
 def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, tmp_path: Path) -> None:

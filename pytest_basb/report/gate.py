@@ -130,8 +130,12 @@ def build_gate(
     finished_at: datetime,
     runbooks_dir: Path | None,
     ci_ok: bool | None,
+    ci_evidence: Sequence[str] = (),
 ) -> GateReport:
-    """Judge one run: service status, overall verdict and the six quality-gate items."""
+    """Judge one run: service status, overall verdict and the six quality-gate items.
+
+    `ci_evidence` (e.g. the failed jobs' names) replaces the CI item's generic evidence when given.
+    """
     checks = tuple(sorted(results, key=lambda c: (c.service, c.id, c.nodeid)))
     known = {s.id: s for s in services}
     # A result for a service the caller did not list is still reported, never dropped.
@@ -144,6 +148,8 @@ def build_gate(
     verdict: Verdict = "fail" if failing else "pass"
     service_ids = [s.id for s in service_results]
     gate = tuple(_JUDGES[item](checks, service_ids, runbooks_dir, ci_ok) for item in GATE_ITEMS)
+    if ci_evidence and ci_ok is not None:
+        gate = tuple(dataclasses.replace(g, evidence=tuple(ci_evidence)) if g.item == CI_CD else g for g in gate)
     return GateReport(
         environment=environment,
         verdict=verdict,

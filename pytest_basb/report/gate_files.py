@@ -183,9 +183,10 @@ def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
 def terminal_table(report: GateReport) -> list[str]:
     """Short lines for pytest's terminal summary: one per service, then the verdict."""
     width = max([len(s.id) for s in report.services] + [len("service")])
-    lines = [f"{'service':<{width}}  " + "  ".join(f"{suite:<10}" for suite in SUITES)]
+    suites = report_suites(report)  # the standard ones, then e.g. monitoring when it ran
+    lines = [f"{'service':<{width}}  " + "  ".join(f"{suite:<10}" for suite in suites)]
     for service in report.services:
-        cells = "  ".join(f"{_terminal_status(service, suite):<10}" for suite in SUITES)
+        cells = "  ".join(f"{_terminal_status(service, suite):<10}" for suite in suites)
         lines.append(f"{service.id:<{width}}  {cells}".rstrip())
     gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
     lines.append(

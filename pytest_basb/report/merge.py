@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
+from pytest_basb.report.gate import CI_CD, GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.results import CheckResult
 
@@ -47,6 +47,15 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
                 raw["id"], ServiceSummary(raw["id"], role=raw.get("role"), transport=raw.get("transport"))
             )
     ci = [doc["ci_ok"] for _, doc in documents if doc.get("ci_ok") is not None]
+    # The CI item's evidence (failed jobs by name) of the shards that were given a CI status.
+    ci_evidence = [
+        line
+        for _, doc in documents
+        if doc.get("ci_ok") is not None
+        for item in doc.get("gate", [])
+        if item.get("item") == CI_CD
+        for line in item.get("evidence", [])
+    ]
     runbooks = next((doc["runbooks_dir"] for _, doc in documents if doc.get("runbooks_dir")), None)
     report = build_gate(
         list(checks.values()),
@@ -56,6 +65,7 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
         finished_at=max(datetime.fromisoformat(doc["finished_at"]) for _, doc in documents),
         runbooks_dir=Path(runbooks) if runbooks and Path(runbooks).is_dir() else None,
         ci_ok=all(ci) if ci else None,
+        ci_evidence=list(dict.fromkeys(ci_evidence)),
     )
     extra = {"merged_from": [str(path) for path, _ in documents], "runbooks_dir": runbooks}
     return report, extra
@@ -92,8 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out
     write_gate_json(report, out / "gate.json", extra=extra)
     write_gate_md(report, out / "gate.md")
+    from pytest_basb.report.events import write_events
+    from pytest_basb.report.metrics import gate_registry, write_metrics
+
+    written = [out / "gate.json", out / "gate.md"]
+    written += [write_metrics(gate_registry(report), out / "metrics.prom"), write_events(report, out / "events.jsonl")]
     print("\n".join(terminal_table(report)))
-    print(f"report: {out / 'gate.json'}\nreport: {out / 'gate.md'}")
+    print("\n".join(f"report: {path}" for path in written))
     return 0 if report.verdict == "pass" else 1
 
 

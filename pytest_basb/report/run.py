@@ -1,7 +1,8 @@
 """Controller side, at session end: build the gate and write every report of the run.
 
-gate.json and gate.md always; the Obsidian daily log when the environment (or --basb-vault) names
-a vault; Allure's environment and categories files when --alluredir is given.
+gate.json, gate.md, metrics.prom and events.jsonl always (and a Pushgateway push with
+--basb-pushgateway); the Obsidian daily log when the environment (or --basb-vault) names a vault;
+Allure's environment and categories files when --alluredir is given.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     assert environment is not None
     runbooks_dir = config.rootpath / "docs" / "runbooks"
     targets = target_facts(state)
+    ci_status = state.options.ci_status
     report = build_gate(
         list(state.results.values()),
         environment=environment.name,
@@ -34,14 +36,16 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         started_at=state.started_at or datetime.now(UTC),
         finished_at=datetime.now(UTC),
         runbooks_dir=runbooks_dir if runbooks_dir.is_dir() else None,
-        ci_ok=None,  # the pipeline records the gate's own exit status; this run cannot judge itself
+        # The pipeline's earlier jobs (--basb-ci-status); without them this run cannot judge CI.
+        ci_ok=ci_status.ok if ci_status is not None else None,
+        ci_evidence=ci_status.evidence() if ci_status is not None else (),
     )
     report_dir = state.options.report_dir
     state.report_paths = [
         write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, runbooks_dir, targets)),
         write_gate_md(report, report_dir / "gate.md"),
     ]
-    notes: list[str] = []
+    notes: list[str] = [_monitoring_files(report, state)]
     vault = state.options.vault or environment.vault
     if vault is not None:
         notes.append(_daily_log(report, state, vault, runbooks_dir))
@@ -55,6 +59,25 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
     ]
+
+
+def _monitoring_files(report: GateReport, state: BasbState) -> str:
+    """metrics.prom and events.jsonl beside gate.json; a failed push is reported, never fatal."""
+    from pytest_basb.report.events import write_events
+    from pytest_basb.report.metrics import gate_registry, push_metrics, write_metrics
+
+    report_dir = state.options.report_dir
+    registry = gate_registry(report)
+    state.report_paths.append(write_metrics(registry, report_dir / "metrics.prom"))
+    state.report_paths.append(write_events(report, report_dir / "events.jsonl", redact=state.redactor.data))
+    gateway = state.options.pushgateway
+    if gateway is None:
+        return ""
+    try:
+        push_metrics(registry, gateway, environment=report.environment)
+    except (OSError, ValueError) as exc:  # urllib's URLError/HTTPError are OSErrors; a bad URL a ValueError
+        return state.redactor.text(f"Pushgateway push to {gateway} failed: {exc}")
+    return state.redactor.text(f"metrics pushed to {gateway}")
 
 
 def _run_facts(state: BasbState, runbooks_dir: Path, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:

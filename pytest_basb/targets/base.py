@@ -23,6 +23,7 @@ class Endpoint:
     url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     health_url: str | None = None
+    metrics_url: str | None = None
 
     @property
     def display(self) -> str:

@@ -17,4 +17,5 @@ def endpoint_for(service: ServiceConfig) -> Endpoint:
         url=service.url,
         headers=dict(service.headers),
         health_url=service.health_url,
+        metrics_url=service.metrics_url,
     )

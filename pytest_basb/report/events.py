@@ -1,0 +1,79 @@
+"""`<report-dir>/events.jsonl`: one ECS-shaped JSON event per check, for Filebeat, Logstash or Loki.
+
+Field names follow the Elastic Common Schema (`@timestamp`, `event.*`, `service.name`, `message`,
+`log.level`); what ECS has no field for lives under `basb.*`. Every string passes the run's
+Redactor, so no value that came from `${VAR}` reaches a log pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pytest_basb.report.gate import GateReport
+from pytest_basb.results import CheckResult
+
+ECS_VERSION = "8.11.0"
+DATASET = "basb.gate"
+# ECS event.outcome allows success, failure and unknown only; the gate's own outcome is basb.check.outcome.
+_ECS_OUTCOME = {"pass": "success", "warn": "success", "fail": "failure", "error": "failure", "skip": "unknown"}
+_LEVEL = {"pass": "info", "skip": "info", "warn": "warning", "fail": "error", "error": "error"}
+
+
+def check_events(report: GateReport, *, redact: Callable[[Any], Any] = lambda v: v) -> Iterator[dict[str, Any]]:
+    """The events of one run, in the report's check order."""
+    timestamp = report.finished_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    for check in report.checks:
+        yield redact(_event(report, check, timestamp))
+
+
+def _event(report: GateReport, check: CheckResult, timestamp: str) -> dict[str, Any]:
+    return {
+        "@timestamp": timestamp,
+        "ecs": {"version": ECS_VERSION},
+        "log": {"level": _LEVEL[check.outcome]},
+        "event": {
+            "kind": "event",
+            "dataset": DATASET,
+            "action": check.id,
+            "outcome": _ECS_OUTCOME[check.outcome],
+            "duration": round(check.duration_s * 1e9),
+        },
+        "service": {"name": check.service},
+        "message": _message(check),
+        "basb": {
+            "environment": report.environment,
+            "verdict": report.verdict,
+            "run": {"started_at": report.started_at.isoformat(timespec="seconds")},
+            "check": {
+                "id": check.id,
+                "outcome": check.outcome,
+                "severity": check.severity,
+                "nodeid": check.nodeid,
+            },
+        },
+    }
+
+
+def _message(check: CheckResult) -> str:
+    head = f"{check.id} on {check.service}: {check.outcome}"
+    return f"{head}: {check.message}" if check.message else head
+
+
+def write_events(report: GateReport, path: Path, *, redact: Callable[[Any], Any] = lambda v: v) -> Path:
+    """Replace `path` atomically with this run's events (a shipper tails whole lines only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for event in check_events(report, redact=redact):
+                out.write(json.dumps(event, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

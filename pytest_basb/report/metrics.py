@@ -1,0 +1,107 @@
+"""The gate's own metrics: `<report-dir>/metrics.prom` and an optional Pushgateway push.
+
+Built with prometheus_client (a private `CollectorRegistry`, `write_to_textfile`, `push_to_gateway`),
+so the exposition is the library's, valid for `promtool check metrics`, node_exporter's textfile
+collector and a Pushgateway alike. Alert and recording rules in `deploy/prometheus/` and the
+dashboard in `deploy/grafana/` use exactly the names below (`METRIC_NAMES`; a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_basb.report.gate import NOT_EVALUATED, GateReport
+from pytest_basb.results import OUTCOMES
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+PUSH_JOB = "basb-gate"
+GATE_ITEM_KEYS = {  # the brief's gate items as short label values, in the brief's order
+    "All services are successfully deployed and accessible": "deployed",
+    "CI/CD pipelines are functioning without failed jobs": "ci_cd",
+    "Monitoring and alerting systems provide accurate real-time data": "monitoring",
+    "Basic accessibility tests for all services have passed": "accessibility",
+    "Incident response protocols are in place and tested": "incident_response",
+    "Security compliance checks are performed and documented": "security",
+}
+# gate item status -> label value (no space in a label value that people type into PromQL)
+ITEM_STATUSES = {"pass": "pass", "fail": "fail", NOT_EVALUATED: "not_evaluated"}
+
+# name -> (help, label names); every series the gate writes.
+METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "basb_gate_verdict": ("1 when the last gate run passed, 0 when it failed", ("environment",)),
+    "basb_gate_last_run_timestamp_seconds": ("Unix time the last gate run finished", ("environment",)),
+    "basb_gate_duration_seconds": ("Wall time of the last gate run", ("environment",)),
+    "basb_gate_item_status": (
+        "1 for the status each quality-gate item had in the last run (pass, fail, not_evaluated)",
+        ("environment", "item", "status"),
+    ),
+    "basb_service_up": (
+        "1 when every check of the service passed in the last run, 0 when one failed (absent: not evaluated)",
+        ("environment", "service"),
+    ),
+    "basb_check_results": (
+        "Check results of the last run by service, check id and outcome",
+        ("environment", "service", "check", "outcome"),
+    ),
+    "basb_check_duration_seconds": (
+        "Longest duration of a check on a service in the last run",
+        ("environment", "service", "check"),
+    ),
+}
+METRIC_NAMES: frozenset[str] = frozenset(METRICS)
+
+
+def gate_registry(report: GateReport) -> CollectorRegistry:
+    """A fresh registry holding the run's metrics (never the process-global default registry)."""
+    from prometheus_client import CollectorRegistry, Gauge
+
+    registry = CollectorRegistry()
+    gauges = {name: Gauge(name, text, labels, registry=registry) for name, (text, labels) in METRICS.items()}
+    env = report.environment
+    gauges["basb_gate_verdict"].labels(env).set(1 if report.verdict == "pass" else 0)
+    gauges["basb_gate_last_run_timestamp_seconds"].labels(env).set(report.finished_at.timestamp())
+    gauges["basb_gate_duration_seconds"].labels(env).set(report.duration_s)
+    for item in report.gate:
+        key = GATE_ITEM_KEYS.get(item.item, item.item)
+        for status, label in ITEM_STATUSES.items():
+            gauges["basb_gate_item_status"].labels(env, key, label).set(1 if item.status == status else 0)
+    for result in report.services:
+        if result.status != NOT_EVALUATED:
+            gauges["basb_service_up"].labels(env, result.id).set(1 if result.status == "pass" else 0)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    longest: defaultdict[tuple[str, str], float] = defaultdict(float)
+    for check in report.checks:
+        counts[(check.service, check.id, check.outcome)] += 1
+        pair = (check.service, check.id)
+        longest[pair] = max(longest[pair], check.duration_s)
+    for (service, check_id), seconds in sorted(longest.items()):
+        for outcome in OUTCOMES:  # zeros too, so `rate`/`changes` and alerts see every series
+            count = counts[(service, check_id, outcome)]
+            gauges["basb_check_results"].labels(env, service, check_id, outcome).set(count)
+        gauges["basb_check_duration_seconds"].labels(env, service, check_id).set(seconds)
+    return registry
+
+
+def write_metrics(registry: CollectorRegistry, path: Path) -> Path:
+    """Atomically (the library writes a temp file and renames), for the textfile collector."""
+    from prometheus_client import write_to_textfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_to_textfile(str(path), registry)
+    return path
+
+
+def push_metrics(registry: CollectorRegistry, gateway: str, *, environment: str, timeout_s: float = 10.0) -> None:
+    """PUT the registry to a Pushgateway under job `basb-gate`, grouped by environment.
+
+    PUT replaces the group, so series of checks that no longer run do not linger there.
+    """
+    from prometheus_client import push_to_gateway
+
+    push_to_gateway(
+        gateway, job=PUSH_JOB, registry=registry, grouping_key={"environment": environment}, timeout=timeout_s
+    )
