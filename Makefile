@@ -41,7 +41,7 @@ docker:
 # The six reference images (the `staging` tags of basb-inventory.yaml), from a debootstrapped base;
 # rebuilds reuse the base, the wheelhouse and the layer cache. Timings are printed per step.
 images: $(VENV)/.installed docker
-	$(BIN)/python deploy/images/build_images.py
+	$(BIN)/python deploy/images/build_images.py $(if $(TAG),--tag $(TAG))
 
 # The self-tests need the images: built once per machine, rebuilt only by `make images`. Without a
 # Docker engine the container self-tests skip, saying why; CI sets BASB_REQUIRE_DOCKER, so they never do.

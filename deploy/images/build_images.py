@@ -8,7 +8,8 @@
    all from deploy/images/Dockerfile; the layer cache makes a rebuild after a code change quick.
 
 Usage: python deploy/images/build_images.py [--env staging] [--inventory basb-inventory.yaml]
-       [--if-missing] [--rebuild-base]. Prints the seconds each step took.
+       [--tag TAG] [--if-missing] [--rebuild-base]. Prints the seconds each step took.
+`make images TAG=1.1` builds a release's tags; earlier tags stay (deploy/scripts roll back to them).
 """
 
 from __future__ import annotations
@@ -50,9 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inventory", type=Path, default=ROOT / "basb-inventory.yaml")
     parser.add_argument("--if-missing", action="store_true", help="build only when an image is missing")
     parser.add_argument("--rebuild-base", action="store_true", help="debootstrap the base again")
+    parser.add_argument("--tag", help="tag the images NAME:TAG instead of the inventory's tag (a release)")
     args = parser.parse_args(argv)
     try:
         images = service_images(args.inventory, args.env)
+        if args.tag:
+            images = {service: f"{image.rsplit(':', 1)[0]}:{args.tag}" for service, image in images.items()}
         if args.if_missing and all(image_exists(image) for image in images.values()):
             print(f"images: all {len(images)} present ({', '.join(sorted(images.values()))}); not rebuilt")
             return 0
