@@ -133,7 +133,7 @@ class ContainerEndpoints(dict[str, Endpoint]):
             if service_id in urls:
                 self[service_id] = container_endpoint(service, urls[service_id])
                 return self[service_id]
-        return dataclasses.replace(container_endpoint(service, ""), url=None, health_url=None)
+        return dataclasses.replace(container_endpoint(service, ""), url=None)
 
 
 def container_endpoint(service: ServiceConfig, url: str) -> Endpoint:
@@ -143,18 +143,19 @@ def container_endpoint(service: ServiceConfig, url: str) -> Endpoint:
         transport="sse" if service.transport == "sse" else "streamable-http",
         url=url,
         headers=dict(service.headers),
-        health_url=_mapped_health_url(service, url),
+        health_url=_mapped(service, service.health_url, url),
+        metrics_url=_mapped(service, service.metrics_url, url),
     )
 
 
-def _mapped_health_url(service: ServiceConfig, url: str) -> str | None:
-    """The inventory's health URL moved to the mapped port, when it is served by the MCP server's port."""
-    if not service.health_url or not url:
+def _mapped(service: ServiceConfig, declared: str | None, url: str) -> str | None:
+    """An inventory URL (health, metrics) moved to the mapped port, when the MCP server's port serves it."""
+    if not declared or not url:
         return None
-    health, declared = urlsplit(service.health_url), urlsplit(service.url or "")
-    if service.url and health.port != declared.port:
+    where = urlsplit(declared)
+    if service.url and where.port != urlsplit(service.url).port:
         return None
-    return urlunsplit(health._replace(scheme="http", netloc=urlsplit(url).netloc))
+    return urlunsplit(where._replace(scheme="http", netloc=urlsplit(url).netloc))
 
 
 # --- engine ------------------------------------------------------------------------------------------
