@@ -31,6 +31,8 @@ from pytest_basb.state import STATE_KEY, BasbState
 
 __all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
 
+# xdist modes under which pytest-basb schedules every check of a service on one worker.
+BY_SERVICE_DISTS = ("load", "loadscope", "loadgroup")
 # The state of this process's run, for the Ctrl-C hook (which pytest calls without a config).
 _active_state: BasbState | None = None
 
@@ -83,6 +85,8 @@ class _XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["basb_run_dir"] = str(self.state.run_dir)
+        # Workers see dist "no"; they must know whether ServiceScheduling splits the work (prefetch).
+        node.workerinput["basb_by_service"] = node.config.getvalue("dist") in BY_SERVICE_DISTS
         if self.state.throwaway_vault is not None:
             node.workerinput["basb_vault"] = str(self.state.throwaway_vault)
 
@@ -108,7 +112,7 @@ class _XdistHooks:
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """Every check of one service on one worker: one session, one server process per service."""
-        if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
+        if config.getvalue("dist") not in BY_SERVICE_DISTS:
             return None  # `each`, `loadfile`, `worksteal` asked for explicitly: the user's choice
         from pytest_basb.xdist_scheduler import ServiceScheduling
 
@@ -156,7 +160,7 @@ def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list
         return sorted({sid for item in session.items if (sid := service_of(item)) is not None})
     from pytest_basb.scheduling import services_of_worker, worker_index
 
-    if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
+    if not worker_input.get("basb_by_service"):
         return []  # another scheduler decides: open sessions as checks need them
     nodeids = [item.nodeid for item in session.items]
     state = config.stash[STATE_KEY]

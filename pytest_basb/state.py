@@ -125,14 +125,51 @@ class BasbState:
         for service_id in sorted(set(service_ids)):
             try:
                 connection = self.session(service_id).connection
-            except ServiceError:
-                continue  # its launch failed: its checks say so without a connection
+            except ServiceError as exc:  # its launch failed: its checks say so without a connection
+                if self.run_dir is not None and not self.controller:
+                    from pytest_basb import shared_listings
+
+                    shared_listings.publish(self.run_dir, service_id, None, str(exc).splitlines()[0])
+                continue
             plan = (plans or {}).get(service_id)
             if plan is not None:
                 config = self.environment.service(service_id)
                 connection.speculate = functools.partial(_speculations, plan, config)
             wanted.append(connection)
         self.mcp_runtime().open_all(wanted, prefetch=True)
+        if self.run_dir is not None and not self.controller:
+            self._publish_tools(connection.endpoint.service_id for connection in wanted)
+
+    def _publish_tools(self, service_ids: Iterable[str]) -> None:
+        """Let the other workers read these services' tools instead of opening sessions of their own."""
+        from pytest_basb import shared_listings
+        from pytest_basb.mcp_data import ServiceError
+
+        assert self.run_dir is not None
+        for service_id in service_ids:
+            session = self.sessions[service_id]
+            try:
+                tools = session.tools() if "tools" in session.handshake().capabilities else []
+            except ServiceError as exc:
+                shared_listings.publish(self.run_dir, service_id, None, str(exc).splitlines()[0])
+            else:
+                shared_listings.publish(self.run_dir, service_id, tools)
+
+    def tools_of(self, service_id: str) -> list[dict[str, Any]]:
+        """Another service's tools: from this process's session, else as its worker published them."""
+        from pytest_basb.mcp_data import ServiceError
+
+        if service_id not in self.sessions and self.run_dir is not None and not self.controller:
+            from pytest_basb import shared_listings
+
+            published = shared_listings.wait_for(self.run_dir, service_id, self.timeout_for(service_id))
+            if published is not None:
+                if published["error"] is not None:
+                    raise ServiceError(published["error"], kind="connect")
+                tools: list[dict[str, Any]] = published["tools"]
+                return tools
+        session = self.session(service_id)
+        return session.tools() if "tools" in session.handshake().capabilities else []
 
     def publish_launch_errors(self) -> None:
         """Controller: let workers know which launches failed (they fail those checks with it)."""

@@ -182,7 +182,7 @@ def test_shadowing(basb_service: ServiceUnderTest, request: pytest.FixtureReques
         if config.id == basb_service.id:
             continue
         try:
-            others[config.id] = _tools(ServiceUnderTest(state, config, request.node))
+            others[config.id] = state.tools_of(config.id)  # read, not re-asked, where another worker has it
         except ServiceError:
             unreachable.append(config.id)  # its own checks report why; compare with the others
     basb_service.judge(security.shadowing_check(basb_service.id, tools, others, unreachable=unreachable))
