@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
 
-.PHONY: demo allure test lint typecheck selftest selftest-versions bench clean
+.PHONY: demo allure test lint typecheck selftest selftest-versions bench clean docker images images-if-missing
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,24 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed
-	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2
+# A Docker engine for the containers target: starts dockerd when `docker info` does not answer.
+docker:
+	@scripts/start-docker
+
+# The six reference images (the `staging` tags of basb-inventory.yaml), from a debootstrapped base;
+# rebuilds reuse the base, the wheelhouse and the layer cache. Timings are printed per step.
+images: $(VENV)/.installed docker
+	$(BIN)/python deploy/images/build_images.py $(if $(TAG),--tag $(TAG))
+
+# The self-tests need the images: built once per machine, rebuilt only by `make images`. Without a
+# Docker engine the container self-tests skip, saying why; CI sets BASB_REQUIRE_DOCKER, so they never do.
+images-if-missing: $(VENV)/.installed
+	@if scripts/start-docker; then $(BIN)/python deploy/images/build_images.py --if-missing; \
+	elif [ -n "$$BASB_REQUIRE_DOCKER" ]; then exit 1; \
+	else echo "no Docker engine: the containers self-tests will be skipped (see README, Containers target)"; fi
+
+selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-if-missing
+	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2 --dist loadgroup
 
 # The other supported Pythons (pyenv's 3.12 and 3.13 where present): a fast subset of the self-tests
 # in a venv of their own (.venv-3.12, .venv-3.13), so an incompatibility cannot land unseen.

@@ -73,6 +73,8 @@ def _kill_own(state: BasbState) -> None:
         state.runtime.kill_now()
     if state.launcher is not None:
         state.launcher.stop(grace_s=0.0)
+    if state.containers is not None:
+        state.containers.stop()  # removes them in parallel (kill + remove)
 
 
 def _stop_workers(registry: ProcessRegistry) -> None:

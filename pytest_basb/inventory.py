@@ -44,6 +44,7 @@ class ContainerSpec:
     port: int
     path: str = "/mcp"
     env: Mapping[str, str] = field(default_factory=dict)
+    start_timeout_s: float | None = None  # to answer MCP after start; None: the target's default
 
 
 @dataclass(frozen=True)
@@ -400,6 +401,7 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
             port=container["port"],
             path=container.get("path", "/mcp"),
             env=dict(container.get("env") or {}),
+            start_timeout_s=container.get("start_timeout_s"),
         )
         if container
         else None,

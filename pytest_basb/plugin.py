@@ -60,8 +60,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not state.options.env_name:
         return
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
-    if state.options.target == "containers":
-        raise pytest.UsageError("--basb-target=containers is not available yet; use --basb-target=local or live")
     from pytest_basb.shipped import add_shipped_suites
 
     add_shipped_suites(config)

@@ -45,6 +45,10 @@ def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -
     from pytest_basb.targets.live import endpoint_for
 
     state.endpoints = {s.id: endpoint_for(s) for s in environment.services}
+    if state.options.target == "containers":
+        from pytest_basb.targets.containers import prepare_containers
+
+        prepare_containers(state, controller=worker_input is None)
 
 
 def _load(options: Options) -> Any:
@@ -72,6 +76,11 @@ def _copy_seed_vault(seed: Path, run_dir: Path) -> Path:
 def launch_services(state: BasbState, wanted: set[str | None]) -> None:
     """Start each `launch` service a collected check needs (controller only, once per run)."""
     if not state.active or state.options.target == "live":
+        return
+    if state.options.target == "containers":
+        from pytest_basb.targets.containers import launch_containers
+
+        launch_containers(state, wanted)
         return
     assert state.environment is not None
     services = state.environment.services

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pytest_basb.session import ServiceSession
     from pytest_basb.speculation import ServicePlan, Speculation
     from pytest_basb.targets.base import Endpoint
+    from pytest_basb.targets.containers import ContainerLauncher
     from pytest_basb.targets.local import Launcher
 
 
@@ -55,6 +56,7 @@ class BasbState:
     launched: set[str] = field(default_factory=set)
     launch_ready_s: dict[str, float] = field(default_factory=dict)  # seconds until it answered MCP
     launcher: Launcher | None = None
+    containers: ContainerLauncher | None = None  # --basb-target=containers, controller only
     # service id -> why its `launch` failed; its checks fail with this instead of connecting.
     launch_errors: dict[str, str] = field(default_factory=dict)
     _launch_errors_read: bool = False
@@ -195,6 +197,8 @@ class BasbState:
         if self.launcher is not None:
             self.launcher.stop(grace_s=0.0 if fast else None)
             self.launcher = None
+        if self.containers is not None:
+            self.containers.stop()  # idempotent; kept for the facts the reports record
 
 
 def _speculations(

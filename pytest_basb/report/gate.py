@@ -45,6 +45,7 @@ class ServiceSummary:
     server_name: str | None = None
     server_version: str | None = None
     protocol_version: str | None = None
+    target: str | None = None  # where it was tested: `live`, `local (stdio process)`, `containers IMAGE (id ...)`
 
 
 @dataclass(frozen=True)

@@ -161,8 +161,8 @@ def _md_service_table(report: GateReport) -> list[str]:
         "",
         "Suite cells: passed / failed (errors included) / warnings; — when the suite did not run.",
         "",
-        "| Service | Status | Role | Transport | Server | Protocol | " + " | ".join(suites) + " |",
-        "|---|---|---|---|---|---|" + "---|" * len(suites),
+        "| Service | Status | Role | Transport | Target | Server | Protocol | " + " | ".join(suites) + " |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(suites),
     ]
     for service in report.services:
         s = service.summary
@@ -172,6 +172,7 @@ def _md_service_table(report: GateReport) -> list[str]:
             f"{STATUS_ICON[service.status]} {service.status}",
             table_text(s.role or "—"),
             table_text(s.transport or "—"),
+            table_text(s.target or "—"),
             table_text(server or "—"),
             table_text(s.protocol_version or "—"),
             *(suite_cell(service, suite) for suite in suites),

@@ -328,6 +328,7 @@ def _deployments(ctx: _RunContext) -> list[str]:
         s = service.summary
         where = ", ".join(v for v in (s.role, s.transport) if v)
         head = f"- {STATUS_ICON[service.status]} {inline_code(s.id)}" + (f" ({where})" if where else "")
+        head += f" on {inline_code(s.target)}" if s.target else ""
         if service.status == "pass":
             server = inline_code(" ".join(v for v in (s.server_name, s.server_version) if v) or "unknown server")
             proto = inline_code(s.protocol_version) if s.protocol_version else "unknown"

@@ -9,24 +9,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.scope import run_scope
 from pytest_basb.shipped import runbooks_dir as runbooks_dir_for
 from pytest_basb.state import BasbState
+from pytest_basb.targets.where import target_facts, target_label, targets_line
+
+if TYPE_CHECKING:
+    from pytest_basb.inventory import ServiceConfig
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
     environment = state.environment
     assert environment is not None
     runbooks_dir = runbooks_dir_for(config.rootpath)
+    targets = target_facts(state)
     ci_status = state.options.ci_status
     report = build_gate(
         list(state.results.values()),
         environment=environment.name,
-        services=[ServiceSummary(s.id, role=s.role, transport=s.transport) for s in environment.services],
+        services=[
+            ServiceSummary(s.id, role=s.role, transport=_transport(state, s), target=target_label(targets[s.id]))
+            for s in environment.services
+        ],
         started_at=state.started_at or datetime.now(UTC),
         finished_at=datetime.now(UTC),
         runbooks_dir=runbooks_dir,
@@ -37,7 +45,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     )
     report_dir = state.options.report_dir
     state.report_paths = [
-        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, runbooks_dir)),
+        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, runbooks_dir, targets)),
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = [_monitoring_files(report, state)]
@@ -51,6 +59,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     state.verdict = report.verdict
     state.terminal_lines = [
         *terminal_table(report),
+        targets_line(targets),
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
     ]
@@ -75,14 +84,17 @@ def _monitoring_files(report: GateReport, state: BasbState) -> str:
     return state.redactor.text(f"metrics pushed to {gateway}")
 
 
-def _run_facts(state: BasbState, runbooks_dir: Path | None) -> dict[str, Any]:
+def _run_facts(state: BasbState, runbooks_dir: Path | None, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "target": state.options.target,
         "launch_ready_s": dict(sorted(state.launch_ready_s.items())),
         "runbooks_dir": str(runbooks_dir) if runbooks_dir is not None else None,
+        "targets": dict(sorted(targets.items())),  # per service: where it was tested
     }
     if state.options.shard is not None:
         facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
+    if state.containers is not None:
+        facts["containers"] = {"run": state.containers.run_id, "leftovers_removed": state.containers.leftovers_removed}
     return facts
 
 
@@ -98,6 +110,12 @@ def _not_logged(report: GateReport, state: BasbState) -> str:
         return "DevOps log: not written (--basb-log=never)"
     why = "nothing was checked" if report.verdict == "none" else "a partial run"
     return f"DevOps log: not written ({why}; --basb-log=always logs it)"
+
+
+def _transport(state: BasbState, service: ServiceConfig) -> str:
+    """How the gate talked to it: a stdio service in a container is reached over streamable HTTP."""
+    endpoint = state.endpoints.get(service.id)
+    return endpoint.transport if endpoint is not None and endpoint.url else service.transport
 
 
 def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path | None) -> str:
