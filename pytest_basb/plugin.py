@@ -152,6 +152,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
         services = services_to_prefetch(item.session, item.config)
         plans = plans_from(_checks_of(item.session.items, set(services)))
+        if getattr(item.config, "workerinput", {}).get("basb_by_service"):
+            # Some worker of this run owns (and publishes the tools of) each collected service.
+            state.published_services = {sid for i in item.session.items if (sid := service_of(i)) is not None}
         state.prefetch(services, plans)
     from pytest_basb.report.allure_labels import allure_enabled, label_test
 

@@ -64,6 +64,7 @@ class BasbState:
     sessions: dict[str, ServiceSession] = field(default_factory=dict)
     prefetched: bool = False
     shard_empty: bool = False  # --basb-shard left this run no service
+    published_services: set[str] = field(default_factory=set)  # tools published by the worker owning them
     interrupted: bool = False  # Ctrl-C: close without grace, write no verdict
     controller: bool = True  # False in an xdist worker
     restore_signals: Callable[[], None] = field(default=lambda: None)  # undo the Ctrl-C handler
@@ -162,7 +163,7 @@ class BasbState:
         """Another service's tools: from this process's session, else as its worker published them."""
         from pytest_basb.mcp_data import ServiceError
 
-        if service_id not in self.sessions and self.run_dir is not None and not self.controller:
+        if service_id not in self.sessions and service_id in self.published_services and self.run_dir is not None:
             from pytest_basb import shared_listings
 
             published = shared_listings.wait_for(self.run_dir, service_id, self.timeout_for(service_id))
