@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
 
-.PHONY: demo allure test lint typecheck selftest selftest-versions bench clean docker images images-if-missing
+.PHONY: demo allure test lint typecheck selftest selftest-versions bench clean docker images images-current
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,14 +53,16 @@ docker:
 images: $(VENV)/.installed docker
 	$(BIN)/python deploy/images/build_images.py $(if $(TAG),--tag $(TAG))
 
-# The self-tests need the images: built once per machine, rebuilt only by `make images`. Without a
-# Docker engine the container self-tests skip, saying why; CI sets BASB_REQUIRE_DOCKER, so they never do.
-images-if-missing: $(VENV)/.installed
-	@if scripts/start-docker; then $(BIN)/python deploy/images/build_images.py --if-missing; \
+# The self-tests test the images of this checkout: rebuilt before every self-test run (the base, the
+# wheelhouse and docker's layer cache make an unchanged rebuild take seconds), so a changed reference
+# service is never tested from a stale image. Without a Docker engine the container self-tests skip,
+# saying why; CI sets BASB_REQUIRE_DOCKER, so they never do.
+images-current: $(VENV)/.installed
+	@if scripts/start-docker; then $(BIN)/python deploy/images/build_images.py; \
 	elif [ -n "$$BASB_REQUIRE_DOCKER" ]; then exit 1; \
 	else echo "no Docker engine: the containers self-tests will be skipped (see README, Containers target)"; fi
 
-selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-if-missing
+selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-current
 	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2 --dist loadgroup
 
 # The other supported Pythons (pyenv's 3.12 and 3.13 where present): a fast subset of the self-tests
