@@ -226,25 +226,15 @@ def origin(service: str, transport: str, *, reply: HttpReply | None) -> CheckRes
         return skip
     if reply is None:
         return CheckResult(id=check, service=service, outcome="error", message="no exchange")
-    if (error := _no_answer(check, service, [reply])) is not None:
-        return error
-    if reply.status == 403:
-        return _pass(check, service, [reply])
-    if reply.status is not None and 400 <= reply.status < 500:
-        return _violation(
-            check,
-            service,
-            "MCP07",
-            f"{reply.sent} was refused with HTTP {reply.status}; the spec asks for 403",
-            [reply],
-            "warn",
-        )
-    return _fail(
+    return _expect_status(
         check,
         service,
-        "MCP07",
-        f"{reply.sent} got HTTP {reply.status}, expected 403: a web page can reach the service (DNS rebinding)",
-        [reply],
+        reply,
+        403,
+        refused_otherwise=f"{reply.sent} was refused with HTTP {reply.status}; the spec asks for 403",
+        accepted=(
+            f"{reply.sent} got HTTP {reply.status}, expected 403: a web page can reach the service (DNS rebinding)"
+        ),
     )
 
 
@@ -259,15 +249,27 @@ def protocol_header(service: str, transport: str, *, reply: HttpReply | None, se
         return skipped(check, service, "SSE transport (2024-11-05): it has no MCP-Protocol-Version header")
     if reply is None:
         return CheckResult(id=check, service=service, outcome="error", message=setup_error or "no exchange")
+    return _expect_status(
+        check,
+        service,
+        reply,
+        400,
+        refused_otherwise=f"{reply.sent} got HTTP {reply.status}; the spec asks for 400",
+        accepted=f"{reply.sent} got HTTP {reply.status}, expected 400",
+    )
+
+
+def _expect_status(
+    check: str, service: str, reply: HttpReply, expected: int, *, refused_otherwise: str, accepted: str
+) -> CheckResult:
+    """The spec names one status: it passes; another 4xx refusal warns; anything else fails (MCP07)."""
     if (error := _no_answer(check, service, [reply])) is not None:
         return error
-    if reply.status == 400:
+    if reply.status == expected:
         return _pass(check, service, [reply])
     if reply.status is not None and 400 <= reply.status < 500:
-        return _violation(
-            check, service, "MCP07", f"{reply.sent} got HTTP {reply.status}; the spec asks for 400", [reply], "warn"
-        )
-    return _fail(check, service, "MCP07", f"{reply.sent} got HTTP {reply.status}, expected 400", [reply])
+        return _violation(check, service, "MCP07", refused_otherwise, [reply], "warn")
+    return _fail(check, service, "MCP07", accepted, [reply])
 
 
 # -- security.tls -------------------------------------------------------------------------------
