@@ -35,6 +35,7 @@ from mcp.shared.message import SessionMessage
 
 from pytest_basb import __version__
 from pytest_basb.auth_explain import RejectionWatch, explained
+from pytest_basb.http_pools import LentPools, OriginPools
 from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
 from pytest_basb.redaction import Redactor
 from pytest_basb.speculation import Speculation
@@ -95,7 +96,7 @@ class McpRuntime:
         self._portal: BlockingPortal | None = None
         self._connections: list[Connection] = []
         self._opening: anyio.Semaphore | None = None
-        self._http_pool: httpx2.AsyncHTTPTransport | None = None
+        self._http_pools: OriginPools | None = None
         self._owners: anyio.abc.TaskGroup | None = None
 
     @property
@@ -180,9 +181,9 @@ class McpRuntime:
             connection.cancel()
         if self._owners is not None:
             self._owners.cancel_scope.cancel()  # the host task, and any owner that did not close
-        if self._http_pool is not None:
+        if self._http_pools is not None:
             with anyio.move_on_after(1.0, shield=True):
-                await self._http_pool.aclose()
+                await self._http_pools.aclose()
 
     # -- inside the loop --------------------------------------------------------------------
 
@@ -191,11 +192,11 @@ class McpRuntime:
             self._opening = anyio.Semaphore(PREFETCH_CONCURRENCY)
         return self._opening
 
-    def http_pool(self) -> httpx2.AsyncHTTPTransport:
-        """One connection pool (and one TLS context) for every HTTP session of this process."""
-        if self._http_pool is None:
-            self._http_pool = httpx2.AsyncHTTPTransport(limits=httpx2.Limits(max_connections=None))
-        return self._http_pool
+    def http_pools(self) -> OriginPools:
+        """The connection pools (and the one TLS context) of every HTTP session of this process."""
+        if self._http_pools is None:
+            self._http_pools = OriginPools()
+        return self._http_pools
 
 
 class Connection:
@@ -332,7 +333,7 @@ class Connection:
             return sse_client(
                 endpoint.url, headers=dict(endpoint.headers), timeout=self.timeout_s, auth=self._auth_watch
             )
-        return _streamable_http(endpoint.url, dict(endpoint.headers), self._runtime.http_pool(), self._auth_watch)
+        return _streamable_http(endpoint.url, dict(endpoint.headers), self._runtime.http_pools(), self._auth_watch)
 
     @contextlib.asynccontextmanager
     async def _stdio(self) -> AsyncIterator[tuple[Any, Any]]:
@@ -580,29 +581,16 @@ def _oversized_reply(size: int, head: bytes) -> SessionMessage | Exception:
     )
 
 
-class _SharedPool(httpx2.AsyncBaseTransport):
-    """Lends the runtime's pool to one session's client; closing the client leaves the pool open."""
-
-    def __init__(self, pool: httpx2.AsyncHTTPTransport) -> None:
-        self._pool = pool
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        return await self._pool.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        return None
-
-
 @contextlib.asynccontextmanager
 async def _streamable_http(
-    url: str, headers: dict[str, str], pool: httpx2.AsyncHTTPTransport, auth: RejectionWatch
+    url: str, headers: dict[str, str], pools: OriginPools, auth: RejectionWatch
 ) -> AsyncIterator[Any]:
-    # Headers differ per service, so each session has its own client, but all share one pool.
+    # Headers differ per service, so each session has its own client, but all share the pools.
     http = httpx2.AsyncClient(
         headers=headers,
         auth=auth,
         timeout=httpx2.Timeout(30.0, read=300.0),
-        transport=_SharedPool(pool),
+        transport=LentPools(pools),
         trust_env=False,
     )
     async with http, streamable_http_client(url, http_client=http) as streams:
