@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pytest_basb.mcp_data import ServiceError
@@ -20,7 +22,7 @@ def result_for(
         return None
     judged = item.stash.get(RESULT_KEY, None)
     if judged is not None and report.when == "call":
-        return CheckResult.from_dict({**judged.to_dict(), "duration_s": round(report.duration, 4)})
+        return dataclasses.replace(judged, duration_s=round(report.duration, 4))
     if report.skipped:
         outcome, message = "skip", skip_reason(report)
     elif call.excinfo is not None and call.excinfo.errisinstance(ServiceError):

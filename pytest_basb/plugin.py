@@ -27,6 +27,7 @@ from pytest_basb.options import add_options, read_options
 from pytest_basb.outcome import result_for, role_unmatched, service_in_nodeid, service_of
 from pytest_basb.results import RESULT_PROPERTY, CheckResult
 from pytest_basb.runsetup import launch_services, prepare_environment
+from pytest_basb.scope import chosen_by_markexpr
 from pytest_basb.state import STATE_KEY, BasbState
 
 __all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
@@ -208,6 +209,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     wants_call = "basb_declared_call" in metafunc.fixturenames
     if not (wants_service or wants_call):
         return
+    if not chosen_by_markexpr(metafunc.config, metafunc.definition):
+        return  # -m drops this test: one item to deselect, instead of one per service to build and drop
     services = list(state.environment.services) if state.environment else []
     role_marker = metafunc.definition.get_closest_marker("basb_role")
     if role_marker is not None:

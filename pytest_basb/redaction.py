@@ -25,11 +25,16 @@ class Redactor:
         return value
 
     def data(self, value: Any) -> Any:
-        """Redact strings anywhere inside JSON-like data."""
+        """Redact strings anywhere inside JSON-like data (the same object when there is no secret)."""
+        if not self._secrets:
+            return value
+        return self._data(value)
+
+    def _data(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(str(k)): self.data(v) for k, v in value.items()}
+            return {self.text(str(k)): self._data(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
+            return [self._data(v) for v in value]
         return value

@@ -41,12 +41,16 @@ class CheckResult:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+        # Shallow: evidence is JSON-safe data already, and asdict's deep copy costs per check.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, sort_keys=True, default=str)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
+
+
+_FIELDS = tuple(CheckResult.__dataclass_fields__)
 
 
 def passed(check_id: str, service: str, **evidence: Any) -> CheckResult:

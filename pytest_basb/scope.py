@@ -124,11 +124,28 @@ def _check_of(item: pytest.Item) -> _Check | None:
 
 def _mark_filter(config: pytest.Config) -> Callable[[pytest.Item], bool]:
     """The -m expression as pytest evaluates it (pytest's own matcher; a private but long-stable API)."""
+    cached = config.stash.get(_MARK_FILTER, None)
+    if cached is not None:
+        return cached
     expression: Any = config.option.markexpr
     if not expression:
-        return lambda _item: True
-    from _pytest.mark import MarkMatcher
-    from _pytest.mark.expression import Expression
+        chosen: Callable[[pytest.Item], bool] = lambda _item: True  # noqa: E731
+    else:
+        from _pytest.mark import MarkMatcher
+        from _pytest.mark.expression import Expression
 
-    compiled = Expression.compile(expression)
-    return lambda item: compiled.evaluate(MarkMatcher.from_markers(item.iter_markers()))
+        compiled = Expression.compile(expression)
+        chosen = lambda item: compiled.evaluate(MarkMatcher.from_markers(item.iter_markers()))  # noqa: E731
+    config.stash[_MARK_FILTER] = chosen
+    return chosen
+
+
+def chosen_by_markexpr(config: pytest.Config, node: pytest.Item) -> bool:
+    """Whether -m keeps this test (its own and its module's markers); a bad expression is pytest's to report."""
+    try:
+        return _mark_filter(config)(node)
+    except Exception:  # pytest reports a bad -m itself, with its own message
+        return True
+
+
+_MARK_FILTER = pytest.StashKey[Callable[[pytest.Item], bool]]()

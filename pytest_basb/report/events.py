@@ -8,8 +8,6 @@ Redactor, so no value that came from `${VAR}` reaches a log pipeline.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -66,14 +64,10 @@ def _message(check: CheckResult) -> str:
 
 def write_events(report: GateReport, path: Path, *, redact: Callable[[Any], Any] = lambda v: v) -> Path:
     """Replace `path` atomically with this run's events (a shipper tails whole lines only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for event in check_events(report, redact=redact):
-                out.write(json.dumps(event, ensure_ascii=False, sort_keys=True, default=str) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from pytest_basb.report.gate_files import atomic_write
+
+    lines = (
+        json.dumps(event, ensure_ascii=False, sort_keys=True, default=str)
+        for event in check_events(report, redact=redact)
+    )
+    return atomic_write(path, "".join(line + "\n" for line in lines))

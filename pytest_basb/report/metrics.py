@@ -9,6 +9,7 @@ dashboard in `deploy/grafana/` use exactly the names below (`METRIC_NAMES`; a te
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,22 +57,41 @@ METRIC_NAMES: frozenset[str] = frozenset(METRICS)
 
 
 def gate_registry(report: GateReport) -> CollectorRegistry:
-    """A fresh registry holding the run's metrics (never the process-global default registry)."""
-    from prometheus_client import CollectorRegistry, Gauge
+    """A fresh registry holding the run's metrics (never the process-global default registry).
+
+    The samples are built as metric families by one collector: a labelled `Gauge` child per series
+    costs a validation and a lock each, and a large fleet writes tens of thousands of series.
+    """
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector
+
+    families = {name: GaugeMetricFamily(name, text, labels=labels) for name, (text, labels) in METRICS.items()}
+    for name, labels, value in _samples(report):
+        families[name].add_metric(labels, value)
+
+    class _RunCollector(Collector):
+        def collect(self) -> list[GaugeMetricFamily]:
+            return list(families.values())
 
     registry = CollectorRegistry()
-    gauges = {name: Gauge(name, text, labels, registry=registry) for name, (text, labels) in METRICS.items()}
+    registry.register(_RunCollector())
+    return registry
+
+
+def _samples(report: GateReport) -> Iterator[tuple[str, tuple[str, ...], float]]:
+    """(metric name, label values, value) of every series of this run."""
     env = report.environment
-    gauges["basb_gate_verdict"].labels(env).set(1 if report.verdict == "pass" else 0)
-    gauges["basb_gate_last_run_timestamp_seconds"].labels(env).set(report.finished_at.timestamp())
-    gauges["basb_gate_duration_seconds"].labels(env).set(report.duration_s)
+    yield "basb_gate_verdict", (env,), 1 if report.verdict == "pass" else 0
+    yield "basb_gate_last_run_timestamp_seconds", (env,), report.finished_at.timestamp()
+    yield "basb_gate_duration_seconds", (env,), report.duration_s
     for item in report.gate:
         key = GATE_ITEM_KEYS.get(item.item, item.item)
         for status, label in ITEM_STATUSES.items():
-            gauges["basb_gate_item_status"].labels(env, key, label).set(1 if item.status == status else 0)
+            yield "basb_gate_item_status", (env, key, label), 1 if item.status == status else 0
     for result in report.services:
         if result.status != NOT_EVALUATED:
-            gauges["basb_service_up"].labels(env, result.id).set(1 if result.status == "pass" else 0)
+            yield "basb_service_up", (env, result.id), 1 if result.status == "pass" else 0
     counts: Counter[tuple[str, str, str]] = Counter()
     longest: defaultdict[tuple[str, str], float] = defaultdict(float)
     for check in report.checks:
@@ -80,10 +100,8 @@ def gate_registry(report: GateReport) -> CollectorRegistry:
         longest[pair] = max(longest[pair], check.duration_s)
     for (service, check_id), seconds in sorted(longest.items()):
         for outcome in OUTCOMES:  # zeros too, so `rate`/`changes` and alerts see every series
-            count = counts[(service, check_id, outcome)]
-            gauges["basb_check_results"].labels(env, service, check_id, outcome).set(count)
-        gauges["basb_check_duration_seconds"].labels(env, service, check_id).set(seconds)
-    return registry
+            yield "basb_check_results", (env, service, check_id, outcome), counts[(service, check_id, outcome)]
+        yield "basb_check_duration_seconds", (env, service, check_id), seconds
 
 
 def write_metrics(registry: CollectorRegistry, path: Path) -> Path:
