@@ -279,8 +279,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         from pytest_basb.sharding import shard_of
 
         index, total = state.options.shard
-        unmatched += [i for i in items if (sid := service_of(i)) is not None and shard_of(sid, total) != index]
-        state.shard_empty = bool(items) and len({id(i) for i in unmatched}) == len(items)
+        elsewhere = [i for i in items if (sid := service_of(i)) is not None and shard_of(sid, total) != index]
+        unmatched += elsewhere
+        # No service's check is left here (what remains is tests that -m drops or that check no service).
+        moved = {id(i) for i in elsewhere}
+        state.shard_empty = bool(moved) and all(service_of(i) is None for i in items if id(i) not in moved)
     if unmatched:
         config.hook.pytest_deselected(items=unmatched)
         dropped = {id(i) for i in unmatched}

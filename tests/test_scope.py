@@ -118,3 +118,16 @@ def test_collect_only_lists_the_checks_and_writes_nothing(gate: Gate) -> None:
     result.stdout.fnmatch_lines(["*test_handshake?kat?"])
     result.stdout.fnmatch_lines(["*test_handshake?kit?"])
     assert not gate.report_dir.exists()
+
+
+def test_suites_that_m_drops_are_not_built_per_service(gate: Gate) -> None:
+    """A large fleet pays for every collected item: a test -m drops is built once, not once per
+    service, so what -m drops does not grow with the fleet; what it keeps still does."""
+    one_service = INVENTORY.split("      kat:")[0]
+    counts = {}
+    for name, inventory in (("one", one_service), ("two", INVENTORY)):
+        gate.write(inventory)
+        result = gate.run("--collect-only", "-q", "-m", "health")
+        counts[name] = (sum("::" in line for line in result.outlines), result.parseoutcomes()["deselected"])
+    assert counts["two"][0] == 2 * counts["one"][0], counts  # health checks: one per service
+    assert counts["two"][1] == counts["one"][1], counts  # everything else: one item per test
