@@ -33,16 +33,37 @@ RESULTS = REPO / "bench" / "RESULTS.md"
 BASE_PORT = 21000
 
 
-def run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall s, CPU s of the child and its descendants) of one run; failures abort the benchmark."""
+def tree_cpu_s(pid: int | None) -> float:
+    """CPU seconds used so far by process `pid` and its children (Linux /proc): the fleet's servers."""
+    if pid is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def run(
+    argv: list[str], cwd: Path, env: dict[str, str] | None = None, server: int | None = None
+) -> tuple[float, float, float]:
+    """(wall s, CPU s of the child and its descendants, CPU s of the `server` process tree) of one
+    run; failures abort the benchmark."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = tree_cpu_s(server)
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"benchmark run failed ({done.returncode}): {' '.join(argv)}\n{done.stdout.decode()[-3000:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, tree_cpu_s(server) - server_before
 
 
 def gate_argv(work: Path, inventory: Path, env: str, workers: int, *extra: str) -> list[str]:
@@ -61,31 +82,47 @@ def fleet_inventory(path: Path, services: dict[str, str]) -> Path:
     return path
 
 
-def measure(programs: dict[str, Callable[[], tuple[float, float]]], rounds: int) -> dict[str, tuple[float, float]]:
-    """Interleaved rounds; medians of (wall, cpu) per program."""
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in programs}
+Figures = dict[str, tuple[float, float, float]]  # program -> medians of (wall, CPU, server CPU)
+
+
+def measure(programs: dict[str, Callable[[], tuple[float, float, float]]], rounds: int) -> Figures:
+    """Interleaved rounds; medians of (wall, cpu, server cpu) per program."""
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in programs}
     for _ in range(rounds):
         for name, program in programs.items():
             samples[name].append(program())
-    return {n: (statistics.median(w for w, _ in s), statistics.median(c for _, c in s)) for n, s in samples.items()}
+    return {name: tuple(statistics.median(column) for column in zip(*s, strict=True)) for name, s in samples.items()}
 
 
-def marginal_table(title: str, figures: dict[str, tuple[float, float]], small: int, big: int) -> list[str]:
+def marginal_table(title: str, figures: Figures, small: int, big: int, *, server: bool = False) -> list[str]:
     names = list(dict.fromkeys(name.rsplit("@", 1)[0] for name in figures))
     rows = [f"### {title}", "", f"Per-service marginal cost = (T({big}) − T({small})) / {big - small}, medians.", ""]
-    rows += ["| program | wall T(small) s | wall T(big) s | ms/service | CPU ms/service |", "|---|---|---|---|---|"]
+    head = "| program | wall T(small) s | wall T(big) s | ms/service | CPU ms/service |"
+    rows += [
+        head + (" server CPU ms/service |" if server else ""),
+        "|---|---|---|---|---|" + ("---|" if server else ""),
+    ]
     base = None
+    per_service: dict[str, tuple[float, float, float]] = {}
     for name in names:
-        (w1, c1), (w2, c2) = figures[f"{name}@{small}"], figures[f"{name}@{big}"]
-        per, cpu = (w2 - w1) / (big - small) * 1000, (c2 - c1) / (big - small) * 1000
+        (w1, c1, s1), (w2, c2, s2) = figures[f"{name}@{small}"], figures[f"{name}@{big}"]
+        per, cpu, srv = ((b - a) / (big - small) * 1000 for a, b in ((w1, w2), (c1, c2), (s1, s2)))
+        per_service[name] = (per, cpu, srv)
         if name.startswith("hand-written"):
             base = per
-        rows.append(f"| {name} | {w1:.2f} | {w2:.2f} | {per:.1f} | {cpu:.1f} |")
+        rows.append(f"| {name} | {w1:.2f} | {w2:.2f} | {per:.1f} | {cpu:.1f} |" + (f" {srv:.1f} |" if server else ""))
     if base:
         rows += ["", "Ratios to the hand-written SDK program (ms/service):"]
-        for name in names:
-            (w1, _), (w2, _) = figures[f"{name}@{small}"], figures[f"{name}@{big}"]
-            rows.append(f"- {name}: {((w2 - w1) / (big - small) * 1000) / base:.2f}")
+        rows += [f"- {name}: {per_service[name][0] / base:.2f}" for name in names]
+    serial, parallel = per_service.get("gate -n 0"), per_service.get("gate -n 2")
+    if serial and parallel:
+        gate_cpu, server_cpu = serial[1], serial[2]
+        rows += [
+            "",
+            f"-n 2 against -n 0 (ms/service): {serial[0] / parallel[0]:.2f}x faster. With the servers on the same"
+            f" {os.cpu_count()} cores, -n 2 can be at most 2·G/(G+S) = {2 * gate_cpu / (gate_cpu + server_cpu):.2f}x"
+            f" faster (G = the gate's CPU per service at -n 0, S = the servers' CPU per service).",
+        ]
     return [*rows, ""]
 
 
@@ -103,22 +140,23 @@ def http_fleet(work: Path, small: int, big: int, rounds: int) -> list[str]:
                 sys.exit("the HTTP fleet did not start")
             time.sleep(0.2)
         urls = urls_file.read_text().split()
-        programs: dict[str, Callable[[], tuple[float, float]]] = {}
+        programs: dict[str, Callable[[], tuple[float, float, float]]] = {}
         for k in (small, big):
             inv = fleet_inventory(
                 work / f"http{k}.yaml", {f"s{i:03d}": f"transport: streamable-http, url: '{urls[i]}'" for i in range(k)}
             )
-            programs[f"gate -n 0@{k}"] = partial(run, gate_argv(work, inv, "fleet", 0), work)
-            programs[f"gate -n 2@{k}"] = partial(run, gate_argv(work, inv, "fleet", 2), work)
+            measured = partial(run, cwd=work, server=fleet.pid)
+            programs[f"gate -n 0@{k}"] = partial(measured, gate_argv(work, inv, "fleet", 0))
+            programs[f"gate -n 2@{k}"] = partial(measured, gate_argv(work, inv, "fleet", 2))
             sdk = [sys.executable, str(ANCHORS / "raw_sdk.py"), "--urls-file", str(urls_file), "-k", str(k)]
             programs[f"hand-written SDK, 16 in flight@{k}"] = partial(
-                run, [*sdk, "--mode", "auto", "--conc", "16"], work
+                measured, [*sdk, "--mode", "auto", "--conc", "16"]
             )
             floor = [sys.executable, str(ANCHORS / "floor.py"), "http", "--urls-file", str(urls_file), "-k", str(k)]
-            programs[f"raw JSON-RPC floor@{k}"] = partial(run, [*floor, "--seq", "modern"], work)
+            programs[f"raw JSON-RPC floor@{k}"] = partial(measured, [*floor, "--seq", "modern"])
         run(gate_argv(work, work / f"http{small}.yaml", "fleet", 0), work)  # warm caches once
         return marginal_table(
-            f"Streamable HTTP fleet ({small} → {big} services)", measure(programs, rounds), small, big
+            f"Streamable HTTP fleet ({small} → {big} services)", measure(programs, rounds), small, big, server=True
         )
     finally:
         fleet.send_signal(signal.SIGTERM)
@@ -127,7 +165,7 @@ def http_fleet(work: Path, small: int, big: int, rounds: int) -> list[str]:
 
 def stdio_fleet(work: Path, small: int, big: int, rounds: int) -> list[str]:
     fleet = ANCHORS / "fleet.py"
-    programs: dict[str, Callable[[], tuple[float, float]]] = {}
+    programs: dict[str, Callable[[], tuple[float, float, float]]] = {}
     for k in (small, big):
         inv = fleet_inventory(
             work / f"stdio{k}.yaml",
@@ -143,7 +181,7 @@ def stdio_fleet(work: Path, small: int, big: int, rounds: int) -> list[str]:
 
 def local_environment(work: Path, rounds: int) -> list[str]:
     """The embedded `local` environment (all suites), -n 0 against -n 2."""
-    programs: dict[str, Callable[[], tuple[float, float]]] = {
+    programs: dict[str, Callable[[], tuple[float, float, float]]] = {
         f"-n {n}": partial(run, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(n),
                                  f"--basb-report-dir={work / 'local-report'}"], REPO)
         for n in (0, 2)
@@ -151,7 +189,7 @@ def local_environment(work: Path, rounds: int) -> list[str]:
     figures = measure(programs, rounds)
     rows = ["### `local` environment (`pytest --basb-env=local`, every suite)", ""]
     rows += ["| workers | wall s | CPU s |", "|---|---|---|"]
-    rows += [f"| {name} | {w:.2f} | {c:.2f} |" for name, (w, c) in figures.items()]
+    rows += [f"| {name} | {w:.2f} | {c:.2f} |" for name, (w, c, _) in figures.items()]
     rows.append(f"\nRatio wall(-n 2) / wall(-n 0): {figures['-n 2'][0] / figures['-n 0'][0]:.2f}\n")
     return rows
 

@@ -55,6 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     config.addinivalue_line("markers", "basb_check(id): the stable check id a test reports under")
     config.addinivalue_line("markers", "basb_role(role): run only against services with this BASB role")
+    config.addinivalue_line(
+        "markers", "basb_uses_roles(*roles): the test also reaches the services of these roles (scheduled alongside)"
+    )
 
     state = BasbState(options=read_options(config))
     config.stash[STATE_KEY] = state
@@ -112,6 +115,17 @@ class _XdistHooks:
         )
         report.user_properties.append((RESULT_PROPERTY, result.to_json()))
 
+    @pytest.hookimpl(tryfirst=True)  # before xdist tells the controller the collection is done
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Worker: publish which services cross-role tests keep together, for the controller's plan."""
+        worker_input: dict[str, Any] = getattr(session.config, "workerinput", {})
+        if not worker_input.get("basb_by_service") or not self.state.active or self.state.run_dir is None:
+            return
+        from pytest_basb.scheduling import publish_links
+
+        self.state.links = links_of(session.items, self.state)
+        publish_links(self.state.run_dir, self.state.links, str(worker_input["workerid"]))
+
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Runs on the controller before any test is scheduled, so services are up in time.
         launch_services(self.state, {service_in_nodeid(nodeid) for nodeid in ids})
@@ -121,12 +135,37 @@ class _XdistHooks:
         """Every check of one service on one worker: one session, one server process per service."""
         if config.getvalue("dist") not in BY_SERVICE_DISTS:
             return None  # `each`, `loadfile`, `worksteal` asked for explicitly: the user's choice
+        from pytest_basb.scheduling import published_links
         from pytest_basb.xdist_scheduler import ServiceScheduling
 
         environment = self.state.environment
+        run_dir = self.state.run_dir
         return ServiceScheduling(
-            config, log, frozenset(s.id for s in environment.services) if environment else frozenset()
+            config,
+            log,
+            frozenset(s.id for s in environment.services) if environment else frozenset(),
+            links=lambda: published_links(run_dir),
         )
+
+
+def links_of(items: list[pytest.Item], state: BasbState) -> list[set[str]]:
+    """Per cross-role test (`basb_uses_roles`): its service and the stdio services it reaches by role,
+    picked as `basb_service_for_role` picks them (the environment's first service of the role)."""
+    environment = state.environment
+    links = []
+    for item in items:
+        marker = item.get_closest_marker("basb_uses_roles")
+        service_id = service_of(item)
+        if marker is None or service_id is None or environment is None:
+            continue
+        group = {service_id}
+        for role in marker.args:
+            used = next((s for s in environment.services if s.role == role), None)
+            if used is not None and used.transport == "stdio":
+                group.add(used.id)
+        if len(group) > 1:
+            links.append(group)
+    return links
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -176,7 +215,7 @@ def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list
     state = config.stash[STATE_KEY]
     known = {s.id for s in state.environment.services} if state.environment else set()
     count, index = int(worker_input["workercount"]), worker_index(worker_input["workerid"])
-    return services_of_worker(nodeids, count, index, known)
+    return services_of_worker(nodeids, count, index, known, state.links)
 
 
 def _checks_of(items: list[pytest.Item], services: set[str]) -> list[tuple[str, str, int | None]]:

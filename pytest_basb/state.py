@@ -65,6 +65,7 @@ class BasbState:
     prefetched: bool = False
     shard_empty: bool = False  # --basb-shard left this run no service
     published_services: set[str] = field(default_factory=set)  # tools published by the worker owning them
+    links: list[set[str]] = field(default_factory=list)  # services kept on one worker (scheduling.py)
     interrupted: bool = False  # Ctrl-C: close without grace, write no verdict
     controller: bool = True  # False in an xdist worker
     restore_signals: Callable[[], None] = field(default=lambda: None)  # undo the Ctrl-C handler

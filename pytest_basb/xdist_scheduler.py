@@ -9,11 +9,12 @@ distribution with the static plan of `scheduling.plan`, which workers also compu
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from xdist.scheduler import LoadScopeScheduling
 
-from pytest_basb.scheduling import plan, scope_of, worker_index
+from pytest_basb.scheduling import Links, plan, scope_of, worker_index
 
 
 class ServiceScheduling(LoadScopeScheduling):
@@ -24,9 +25,12 @@ class ServiceScheduling(LoadScopeScheduling):
     which made the controller the bottleneck of a large fleet.
     """
 
-    def __init__(self, config: Any, log: Any, services: frozenset[str]) -> None:
+    def __init__(
+        self, config: Any, log: Any, services: frozenset[str], links: Callable[[], Links] = lambda: ()
+    ) -> None:
         super().__init__(config, log)
         self.services = services  # the environment's service ids: only their checks are grouped
+        self.links = links  # read when scheduling: the workers publish them with their collection
         self._unit_left: dict[int, int] = {}  # id(work unit) -> checks not done
         self._workload_left: dict[int, int] = {}  # id(a worker's workload) -> checks not done
         self._indexes: dict[Any, dict[str, int]] = {}  # worker -> nodeid -> index in its collection
@@ -83,7 +87,7 @@ class ServiceScheduling(LoadScopeScheduling):
         for nodeid in self.collection:
             units.setdefault(scope_of(nodeid, self.services), {})[nodeid] = False
         nodes = sorted(self.nodes, key=lambda node: worker_index(node.gateway.id))
-        for node, scopes in zip(nodes, plan(self.collection, len(nodes), self.services), strict=True):
+        for node, scopes in zip(nodes, plan(self.collection, len(nodes), self.services, self.links()), strict=True):
             for scope in scopes:
                 self.workqueue[scope] = units[scope]
                 self._assign_work_unit(node)

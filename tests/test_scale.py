@@ -151,3 +151,48 @@ def test_speculations_follow_the_collected_checks_only() -> None:
     ]
     # Checks that were not collected send nothing ahead (no unknown tool, no resource reads).
     assert all(UNKNOWN_TOOL not in str(op) and "read_resource" not in op for op in ops)
+
+
+def test_plan_keeps_linked_services_on_one_worker() -> None:
+    nodeids = [f"s/test_h.py::test_{c}[{s}]" for s in ("a", "b", "c", "d") for c in range(5)]
+    unlinked = plan(nodeids, 2)
+    assert sorted(map(len, unlinked)) == [2, 2]  # balanced: two services each
+    linked = plan(nodeids, 2, links=[{"a", "b", "c"}])
+    assert sorted(map(sorted, linked)) == [["basb-service:a", "basb-service:b", "basb-service:c"], ["basb-service:d"]]
+    assert plan(list(reversed(nodeids)), 2, links=[{"c", "a", "b"}]) == linked  # the same on every process
+    # Links chain: a-b and b-c make one unit.
+    assert sorted(map(len, plan(nodeids, 2, links=[{"a", "b"}, {"b", "c"}]))) == [1, 3]
+
+
+CODE_ROLES = ("capture", "organize", "distill", "express", "search")
+STARTS_LOGGER = """
+import os, sys
+with open(sys.argv[1], "a") as log:
+    log.write(os.path.basename(sys.argv[2]) + "\\n")
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def test_the_code_flow_under_xdist_starts_each_stdio_server_once(gate: Gate, tmp_path: Path) -> None:
+    """The flow reaches four other services by role; under -n 2 they run on the flow's worker,
+    so no worker starts a second copy of a stdio server for it."""
+    from tests.conftest import REPO
+
+    logger, starts = tmp_path / "starts.py", tmp_path / "starts.log"
+    logger.write_text(STARTS_LOGGER)
+    services = REPO / "fixtures" / "services"
+    lines = [
+        f"      {role}: {{role: {role}, transport: stdio, timeout_s: 30, env: {{BASB_VAULT: '${{BASB_VAULT}}'}},"
+        f" command: {json.dumps(['python', str(logger), str(starts), str(services / f'{role}.py')])}}}"
+        for role in CODE_ROLES
+    ]
+    seed = REPO / "fixtures" / "sample-vault"
+    gate.write(f"version: 1\nenvironments:\n  t:\n    seed_vault: {seed}\n    services:\n" + "\n".join(lines) + "\n")
+    result = gate.run_subprocess("-n", "2", "-m", "smoke", timeout=240)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    checks = {
+        (c["id"], c["service"]): c["outcome"] for c in json.loads((gate.report_dir / "gate.json").read_text())["checks"]
+    }
+    assert checks[("basb.code.flow", "search")] == "pass"
+    started = starts.read_text().split()
+    assert sorted(started) == sorted(f"{role}.py" for role in CODE_ROLES), started

@@ -23,6 +23,7 @@ ROLES = ("capture", "organize", "distill", "express")
 
 
 @pytest.mark.basb_role("search")
+@pytest.mark.basb_uses_roles(*ROLES)
 @pytest.mark.basb_check(CHECK)
 def test_code_flow(
     basb_service: ServiceUnderTest,
