@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
 import os
 import re
@@ -126,10 +127,11 @@ class Environment:
     secrets: frozenset[str] = frozenset()
 
     def service(self, service_id: str) -> ServiceConfig:
-        for service in self.services:
-            if service.id == service_id:
-                return service
-        raise KeyError(service_id)
+        return self._by_id[service_id]
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, ServiceConfig]:  # every check looks its service up: no scan of a fleet
+        return {service.id: service for service in self.services}
 
     @property
     def base_dir(self) -> Path:

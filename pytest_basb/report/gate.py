@@ -265,9 +265,10 @@ def build_gate(
     # A result for a service the caller did not list is still reported, never dropped.
     for service_id in sorted({c.service for c in checks} - known.keys()):
         known[service_id] = ServiceSummary(id=service_id)
-    service_results = tuple(
-        _service_result(known[sid], [c for c in checks if c.service == sid]) for sid in sorted(known)
-    )
+    by_service: dict[str, list[CheckResult]] = {}
+    for check in checks:
+        by_service.setdefault(check.service, []).append(check)
+    service_results = tuple(_service_result(known[sid], by_service.get(sid, [])) for sid in sorted(known))
     failing = any(s.status == "fail" for s in service_results) or any(c.outcome in BLOCKING for c in checks)
     verdict: Verdict = "fail" if failing else "pass" if checks else "none"
     service_ids = [s.id for s in service_results]
