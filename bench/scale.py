@@ -179,6 +179,41 @@ def stdio_fleet(work: Path, small: int, big: int, rounds: int) -> list[str]:
     return marginal_table(f"stdio fleet ({small} → {big} services)", measure(programs, rounds), small, big)
 
 
+XDIST_PROBE = """
+import os
+import pytest
+
+@pytest.fixture
+def service(request):
+    return request.param
+
+@pytest.mark.parametrize("service", range(int(os.environ["BENCH_ITEMS"])), indirect=True)
+def test_check(service):
+    pass
+"""
+
+
+def xdist_own_cost(work: Path, small: int, big: int, rounds: int) -> list[str]:
+    """pytest and xdist alone: 17 empty tests per service (the gate's smoke checks of one fleet
+    service), without pytest-basb: what -n 2 costs per service before any MCP work."""
+    probe = work / "xdist_probe"
+    probe.mkdir(exist_ok=True)
+    (probe / "test_probe.py").write_text(XDIST_PROBE)
+    (probe / "pytest.ini").write_text("[pytest]\n")
+    programs: dict[str, Callable[[], tuple[float, float, float]]] = {}
+    for k in (small, big):
+        env = {**os.environ, "BENCH_ITEMS": str(17 * k)}
+        for n in (0, 2):
+            argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:basb", "-n", str(n)]
+            programs[f"17 empty tests per service, -n {n}@{k}"] = partial(run, argv, probe, env)
+    return marginal_table(
+        f"pytest and xdist alone, no MCP ({small} → {big} services' worth of empty tests)",
+        measure(programs, rounds),
+        small,
+        big,
+    )
+
+
 def local_environment(work: Path, rounds: int) -> list[str]:
     """The embedded `local` environment (all suites), -n 0 against -n 2."""
     programs: dict[str, Callable[[], tuple[float, float, float]]] = {
@@ -256,6 +291,7 @@ def main() -> int:
         ]
         sections: list[Callable[[], list[str]]] = [
             partial(http_fleet, work, args.small, args.big, args.rounds),
+            partial(xdist_own_cost, work, args.small, args.big, args.rounds),
             partial(stdio_fleet, work, args.stdio_small, args.stdio_big, args.rounds),
             partial(local_environment, work, args.rounds),
             partial(hostile, work),
