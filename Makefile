@@ -23,10 +23,11 @@ $(NODE_SERVERS)/node_modules/.installed: $(NODE_SERVERS)/package.json
 	cd $(NODE_SERVERS) && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The gate on the embedded environment; exit 5 (nothing selected) is reported, never taken as a pass.
+# The gate on the embedded environment, serially (faster than -n 2 for six small services: see
+# bench/RESULTS.md); exit 5 (nothing selected) is reported, never taken as a pass.
 # It also writes Allure results (basb-report/allure-results) for `make allure`.
 demo: $(VENV)/.installed
-	@scripts/pytest-or-explain $(BIN)/pytest --basb-env=local -n 2 --alluredir=$(ALLURE_RESULTS) --clean-alluredir
+	@scripts/pytest-or-explain $(BIN)/pytest --basb-env=local --alluredir=$(ALLURE_RESULTS) --clean-alluredir
 
 # Renders the Allure results of the last `make demo` (or ALLURE_RESULTS=DIR) into basb-report/allure-report;
 # installs the npm `allure` package (pinned in tests/servers/node/package.json) on first use.
