@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Generator
 from datetime import UTC, datetime
@@ -248,8 +249,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     wants_call = "basb_declared_call" in metafunc.fixturenames
     if not (wants_service or wants_call):
         return
-    if not chosen_by_markexpr(metafunc.config, metafunc.definition):
-        return  # -m drops this test: one item to deselect, instead of one per service to build and drop
+    if _suite_markers_only(metafunc.config) and not chosen_by_markexpr(metafunc.config, metafunc.definition):
+        # -m drops this test: one item to deselect, instead of one per service to build and drop. Only
+        # when -m names suite markers alone, which the suites set statically (a conftest may add others
+        # to items later, which this early look would not see).
+        name = "basb_declared_call" if wants_call else "basb_service"
+        _parametrize(metafunc, name, [], [], "not built per service: -m does not choose this test")
+        return
     services = list(state.environment.services) if state.environment else []
     role_marker = metafunc.definition.get_closest_marker("basb_role")
     if role_marker is not None:
@@ -262,6 +268,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     else:
         reason = "no service with role " + str(role_marker.args[0]) if role_marker else "no services"
         _parametrize(metafunc, "basb_service", [s.id for s in services], [s.id for s in services], reason)
+
+
+def _suite_markers_only(config: pytest.Config) -> bool:
+    names = set(re.findall(r"[A-Za-z_][\w.-]*", str(config.option.markexpr or ""))) - {"and", "or", "not"}
+    return bool(names) and names <= SUITE_MARKERS.keys()
 
 
 def _parametrize(metafunc: pytest.Metafunc, name: str, values: list[Any], ids: list[str], reason: str) -> None:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import GOOD_SERVER, SUITES, Gate, free_port
 
 INVENTORY = f"""
@@ -131,3 +133,29 @@ def test_suites_that_m_drops_are_not_built_per_service(gate: Gate) -> None:
         counts[name] = (sum("::" in line for line in result.outlines), result.parseoutcomes()["deselected"])
     assert counts["two"][0] == 2 * counts["one"][0], counts  # health checks: one per service
     assert counts["two"][1] == counts["one"][1], counts  # everything else: one item per test
+
+
+def test_a_marker_a_conftest_adds_still_selects_every_service(gate: Gate, pytester: pytest.Pytester) -> None:
+    """-m with a marker of the project's own (added to items by a hook) is evaluated by pytest on the
+    built items, so every service's check is there to be chosen."""
+    gate.write(INVENTORY)
+    pytester.syspathinsert()
+    pytester.makepyfile(
+        critical_marks="""
+        import pytest
+
+        def pytest_configure(config):
+            config.addinivalue_line("markers", "critical: checks a release cannot do without")
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if item.name.startswith("test_handshake["):
+                    item.add_marker(pytest.mark.critical)
+    """
+    )
+    result = gate.run("-p", "critical_marks", "-m", "critical")
+    result.assert_outcomes(passed=2)
+    assert {(c["service"], c["id"]) for c in _gate_json(gate)["checks"]} == {
+        ("kit", "health.handshake"),
+        ("kat", "health.handshake"),
+    }
