@@ -33,7 +33,10 @@ ITEM_STATUSES = {"pass": "pass", "fail": "fail", NOT_EVALUATED: "not_evaluated"}
 
 # name -> (help, label names); every series the gate writes.
 METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "basb_gate_verdict": ("1 when the last gate run passed, 0 when it failed", ("environment",)),
+    "basb_gate_verdict": (
+        "1 when the last gate run passed, 0 when it failed; absent when it checked nothing",
+        ("environment",),
+    ),
     "basb_gate_last_run_timestamp_seconds": ("Unix time the last gate run finished", ("environment",)),
     "basb_gate_duration_seconds": ("Wall time of the last gate run", ("environment",)),
     "basb_gate_item_status": (
@@ -82,7 +85,8 @@ def gate_registry(report: GateReport) -> CollectorRegistry:
 def _samples(report: GateReport) -> Iterator[tuple[str, tuple[str, ...], float]]:
     """(metric name, label values, value) of every series of this run."""
     env = report.environment
-    yield "basb_gate_verdict", (env,), 1 if report.verdict == "pass" else 0
+    if report.verdict != "none":  # a run that checked nothing neither passed nor failed: no page
+        yield "basb_gate_verdict", (env,), 1 if report.verdict == "pass" else 0
     yield "basb_gate_last_run_timestamp_seconds", (env,), report.finished_at.timestamp()
     yield "basb_gate_duration_seconds", (env,), report.duration_s
     for item in report.gate:

@@ -128,6 +128,15 @@ def test_metrics_prom_holds_verdict_services_checks_and_timestamp(tmp_path: Path
     assert {name for name, _ in got} <= METRIC_NAMES | {"basb_check_results"}
 
 
+def test_a_run_that_checked_nothing_has_no_verdict_to_alert_on(tmp_path: Path) -> None:
+    """Verdict `none` is neither a pass nor a failure: BasbGateFailing (verdict == 0) must not fire."""
+    empty = report([])
+    assert empty.verdict == "none"
+    got = samples(write_metrics(gate_registry(empty), tmp_path / "metrics.prom"))
+    assert not any(name == "basb_gate_verdict" for name, _ in got)
+    assert ("basb_gate_last_run_timestamp_seconds", (("environment", "staging"),)) in got  # the run is seen
+
+
 def test_metrics_prom_passes_promtool_check_metrics(tmp_path: Path) -> None:
     path = write_metrics(gate_registry(report(RESULTS)), tmp_path / "metrics.prom")
     run = subprocess.run([promtool(), "check", "metrics"], input=path.read_bytes(), capture_output=True, timeout=60)
