@@ -72,7 +72,7 @@ def basb_service_for_role(request: pytest.FixtureRequest) -> Callable[[str], Ser
     environment = state.environment
 
     def lookup(role: str) -> ServiceUnderTest | None:
-        config = next((s for s in environment.services if s.role == role), None)
+        config = environment.first_of_role(role)
         return ServiceUnderTest(state, config, request.node) if config is not None else None
 
     return lookup

@@ -129,6 +129,10 @@ class Environment:
     def service(self, service_id: str) -> ServiceConfig:
         return self._by_id[service_id]
 
+    def first_of_role(self, role: str) -> ServiceConfig | None:
+        """The service a cross-role flow uses for `role`: the environment's first of that role."""
+        return next((service for service in self.services if service.role == role), None)
+
     @functools.cached_property
     def _by_id(self) -> dict[str, ServiceConfig]:  # every check looks its service up: no scan of a fleet
         return {service.id: service for service in self.services}

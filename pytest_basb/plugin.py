@@ -125,7 +125,7 @@ class _XdistHooks:
         from pytest_basb.scheduling import publish_links
 
         self.state.links = links_of(session.items, self.state)
-        publish_links(self.state.run_dir, self.state.links, str(worker_input["workerid"]))
+        publish_links(self.state.run_dir, self.state.links)
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Runs on the controller before any test is scheduled, so services are up in time.
@@ -151,7 +151,7 @@ class _XdistHooks:
 
 def links_of(items: list[pytest.Item], state: BasbState) -> list[set[str]]:
     """Per cross-role test (`basb_uses_roles`): its service and the stdio services it reaches by role,
-    picked as `basb_service_for_role` picks them (the environment's first service of the role)."""
+    picked as `basb_service_for_role` picks them (`Environment.first_of_role`)."""
     environment = state.environment
     links = []
     for item in items:
@@ -161,7 +161,7 @@ def links_of(items: list[pytest.Item], state: BasbState) -> list[set[str]]:
             continue
         group = {service_id}
         for role in marker.args:
-            used = next((s for s in environment.services if s.role == role), None)
+            used = environment.first_of_role(role)
             if used is not None and used.transport == "stdio":
                 group.add(used.id)
         if len(group) > 1:

@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from pytest_basb.outcome import service_in_nodeid
+from pytest_basb.run_files import publish_json
 
 SERVICE_SCOPE = "basb-service:"
 LINKS_FILE = "links.json"
@@ -76,12 +77,9 @@ def _units(sizes: Counter[str], links: Links) -> list[list[str]]:
     return list(merged.values())
 
 
-def publish_links(run_dir: Path, links: Iterable[Collection[str]], writer: str) -> None:
-    """A worker's links, atomically (every worker collects the same, so any one will do)."""
-    path = run_dir / LINKS_FILE
-    tmp = path.with_suffix(f".{writer}.tmp")
-    tmp.write_text(json.dumps(sorted(sorted(group) for group in links)))
-    tmp.replace(path)
+def publish_links(run_dir: Path, links: Iterable[Collection[str]]) -> None:
+    """A worker's links (every worker collects the same, so any one will do)."""
+    publish_json(run_dir / LINKS_FILE, sorted(sorted(group) for group in links))
 
 
 def published_links(run_dir: Path | None) -> list[list[str]]:

@@ -17,6 +17,7 @@ import pytest
 
 from pytest_basb.outcome import service_of
 from pytest_basb.report.gate import Scope, ordered_suites, suite_of
+from pytest_basb.run_files import publish_json
 from pytest_basb.state import BasbState
 
 SCOPE_FILE = "scope.json"
@@ -43,11 +44,8 @@ class ScopeRecorder:
         selected = [check for item in session.items if (check := _check_of(item)) is not None]
         scope = scope_of(session.config, self.state, self.intended, selected)
         if hasattr(session.config, "workerinput"):
-            if self.state.run_dir is not None:
-                path = self.state.run_dir / SCOPE_FILE
-                tmp = path.with_suffix(f".{session.config.workerinput['workerid']}.tmp")
-                tmp.write_text(json.dumps(scope.to_dict()))
-                tmp.replace(path)  # every worker collects the same: any one of them will do
+            if self.state.run_dir is not None:  # every worker collects the same: any one of them will do
+                publish_json(self.state.run_dir / SCOPE_FILE, scope.to_dict())
         else:
             self.state.scope = scope
 

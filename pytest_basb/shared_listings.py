@@ -9,10 +9,11 @@ it (waiting for it within the service's deadline; only if it never comes do they
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
+
+from pytest_basb.run_files import publish_json
 
 _FOLDER = "listings"
 _POLL_S = 0.05
@@ -21,10 +22,7 @@ _POLL_S = 0.05
 def publish(run_dir: Path, service_id: str, tools: list[dict[str, Any]] | None, error: str | None = None) -> None:
     folder = run_dir / _FOLDER
     folder.mkdir(exist_ok=True)
-    target = folder / f"{service_id}.json"
-    partial = folder / f".{service_id}.{os.getpid()}.tmp"
-    partial.write_text(json.dumps({"tools": tools, "error": error}))
-    os.replace(partial, target)  # readers never see half a file
+    publish_json(folder / f"{service_id}.json", {"tools": tools, "error": error})
 
 
 def wait_for(run_dir: Path, service_id: str, timeout_s: float) -> dict[str, Any] | None:

@@ -22,7 +22,8 @@ class ServiceScheduling(LoadScopeScheduling):
 
     The base class counts a worker's pending checks by scanning its whole workload after every
     report, and finds each check's index by a list search: quadratic in the number of checks,
-    which made the controller the bottleneck of a large fleet.
+    which made the controller the bottleneck of a large fleet. Here each worker's count of pending
+    checks is kept as work is assigned and completed.
     """
 
     def __init__(
@@ -31,42 +32,31 @@ class ServiceScheduling(LoadScopeScheduling):
         super().__init__(config, log)
         self.services = services  # the environment's service ids: only their checks are grouped
         self.links = links  # read when scheduling: the workers publish them with their collection
-        self._unit_left: dict[int, int] = {}  # id(work unit) -> checks not done
-        self._workload_left: dict[int, int] = {}  # id(a worker's workload) -> checks not done
+        self._pending: dict[int, int] = {}  # id(a worker's workload) -> its checks not done
         self._indexes: dict[Any, dict[str, int]] = {}  # worker -> nodeid -> index in its collection
 
-    def _left_in(self, unit: dict[str, bool]) -> int:
-        left = self._unit_left.get(id(unit))
-        if left is None:
-            left = self._unit_left[id(unit)] = sum(1 for done in unit.values() if not done)
-        return left
-
     def _pending_of(self, workload: dict[str, dict[str, bool]]) -> int:
-        left = self._workload_left.get(id(workload))
-        if left is None:
-            left = self._workload_left[id(workload)] = sum(self._left_in(unit) for unit in workload.values())
-        return left
+        return self._pending.get(id(workload), 0)
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         nodeid = self.registered_collections[node][item_index]
         workload = self.assigned_work[node]
         unit = workload[self._split_scope(nodeid)]
         if not unit[nodeid]:
-            self._unit_left[id(unit)] = self._left_in(unit) - 1
-            if id(workload) in self._workload_left:
-                self._workload_left[id(workload)] -= 1
             unit[nodeid] = True
+            self._pending[id(workload)] -= 1
         self._reschedule(node)
 
     def _assign_work_unit(self, node: Any) -> None:
         scope, unit = self.workqueue.popitem(last=False)
         workload = self.assigned_work.setdefault(node, {})
         workload[scope] = unit
-        self._workload_left.pop(id(workload), None)
+        todo = [nodeid for nodeid, done in unit.items() if not done]
+        self._pending[id(workload)] = self._pending.get(id(workload), 0) + len(todo)
         indexes = self._indexes.get(node)
         if indexes is None:
             indexes = self._indexes[node] = {n: i for i, n in enumerate(self.registered_collections[node])}
-        node.send_runtest_some([indexes[nodeid] for nodeid, done in unit.items() if not done])
+        node.send_runtest_some([indexes[nodeid] for nodeid in todo])
 
     def _split_scope(self, nodeid: str) -> str:
         return scope_of(nodeid, self.services)
@@ -98,8 +88,7 @@ class ServiceScheduling(LoadScopeScheduling):
         """A worker left; if it crashed, its pending checks go to the others — except the one
         it crashed in, which xdist reports as an error (running it again would crash again)."""
         workload = self.assigned_work.pop(node)
-        self._unit_left.clear()  # rare: recount from the units themselves
-        self._workload_left.clear()
+        self._pending.pop(id(workload), None)
         pending = [nodeid for unit in workload.values() for nodeid, done in unit.items() if not done]
         if not pending:
             return None
