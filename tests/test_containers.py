@@ -56,7 +56,8 @@ def _reference_images() -> list[str]:
 
 
 def _containers(client: Any, label: str) -> list[str]:
-    return [c.name for c in client.containers.list(all=True, filters={"label": label})]
+    # Summaries of the list call (no inspect per container, which races removals by parallel runs).
+    return [str(c["Names"][0]).lstrip("/") for c in client.api.containers(all=True, filters={"label": label})]
 
 
 def _gate(path: Path) -> dict[str, Any]:

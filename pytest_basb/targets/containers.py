@@ -215,11 +215,13 @@ def _owner_alive(labels: Mapping[str, str]) -> bool:
 def remove_leftovers(client: docker.DockerClient) -> list[str]:
     """Remove containers of earlier runs on this host whose pytest process is gone; their names."""
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL_RUN}):
-        if not _owner_alive(container.labels):
+    # The list call's own summaries: `containers.list` inspects each container after listing, which
+    # fails when another run removes one in between (its own, or the same leftover).
+    for summary in client.api.containers(all=True, filters={"label": LABEL_RUN}):
+        if not _owner_alive(summary.get("Labels") or {}):
             with contextlib.suppress(Exception):  # another run may be removing it at the same moment
-                container.remove(force=True)
-                removed.append(container.name)
+                client.api.remove_container(summary["Id"], force=True)
+                removed.append(str(summary["Names"][0]).lstrip("/"))
     return sorted(removed)
 
 
