@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_basb.vault_backup import backup, restore, verify
+from pytest_basb.ops.vault_backup import backup, restore, verify
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample-vault"
 

@@ -16,20 +16,20 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.fixtures import (
+from pytest_basb.model.mcp_data import ServiceError
+from pytest_basb.model.results import RESULT_PROPERTY, CheckResult
+from pytest_basb.run.fixtures import (
     basb_declared_call,
     basb_environment,
     basb_service,
     basb_service_for_role,
     basb_vault,
 )
-from pytest_basb.mcp_data import ServiceError
-from pytest_basb.options import add_options, read_options
-from pytest_basb.outcome import result_for, role_unmatched, service_in_nodeid, service_of
-from pytest_basb.results import RESULT_PROPERTY, CheckResult
-from pytest_basb.runsetup import launch_services, prepare_environment
-from pytest_basb.scope import chosen_by_markexpr
-from pytest_basb.state import STATE_KEY, BasbState
+from pytest_basb.run.options import add_options, read_options
+from pytest_basb.run.outcome import result_for, role_unmatched, service_in_nodeid, service_of
+from pytest_basb.run.scope import chosen_by_markexpr
+from pytest_basb.run.setup import launch_services, prepare_environment
+from pytest_basb.run.state import STATE_KEY, BasbState
 
 __all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
 
@@ -65,21 +65,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if not state.options.env_name:
         return
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
-    from pytest_basb.shipped import add_shipped_suites
+    from pytest_basb.run.shipped import add_shipped_suites
 
     add_shipped_suites(config)
     prepare_environment(state, worker_input)
     global _active_state
     _active_state = state
     state.controller = worker_input is None
-    from pytest_basb.interrupt import install_second_interrupt
+    from pytest_basb.run.interrupt import install_second_interrupt
 
     state.restore_signals = install_second_interrupt(state)
     if worker_input is not None and state.run_dir is not None:
-        from pytest_basb.reaper import ProcessRegistry
+        from pytest_basb.targets.reaper import ProcessRegistry
 
         ProcessRegistry(state.run_dir).add_worker(os.getpid())
-    from pytest_basb.scope import ScopeRecorder
+    from pytest_basb.run.scope import ScopeRecorder
 
     config.pluginmanager.register(ScopeRecorder(state), "basb-scope")
     if worker_input is None:
@@ -122,7 +122,7 @@ class _XdistHooks:
         worker_input: dict[str, Any] = getattr(session.config, "workerinput", {})
         if not worker_input.get("basb_by_service") or not self.state.active or self.state.run_dir is None:
             return
-        from pytest_basb.scheduling import publish_links
+        from pytest_basb.parallel.scheduling import publish_links
 
         self.state.links = links_of(session.items, self.state)
         publish_links(self.state.run_dir, self.state.links)
@@ -136,8 +136,8 @@ class _XdistHooks:
         """Every check of one service on one worker: one session, one server process per service."""
         if config.getvalue("dist") not in BY_SERVICE_DISTS:
             return None  # `each`, `loadfile`, `worksteal` asked for explicitly: the user's choice
-        from pytest_basb.scheduling import published_links
-        from pytest_basb.xdist_scheduler import ServiceScheduling
+        from pytest_basb.parallel.scheduling import published_links
+        from pytest_basb.parallel.xdist_scheduler import ServiceScheduling
 
         environment = self.state.environment
         run_dir = self.state.run_dir
@@ -189,7 +189,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if state is None or not state.active or marker is None or service_id is None:
         return
     if not state.prefetched:
-        from pytest_basb.speculation import plans_from
+        from pytest_basb.connection.speculation import plans_from
 
         services = services_to_prefetch(item.session, item.config)
         plans = plans_from(_checks_of(item.session.items, set(services)))
@@ -208,7 +208,7 @@ def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list
     worker_input: dict[str, Any] | None = getattr(config, "workerinput", None)
     if worker_input is None:
         return sorted({sid for item in session.items if (sid := service_of(item)) is not None})
-    from pytest_basb.scheduling import services_of_worker, worker_index
+    from pytest_basb.parallel.scheduling import services_of_worker, worker_index
 
     if not worker_input.get("basb_by_service"):
         return []  # another scheduler decides: open sessions as checks need them
@@ -234,7 +234,7 @@ def _checks_of(items: list[pytest.Item], services: set[str]) -> list[tuple[str, 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     """Ctrl-C: kill every server now and end the run; a second Ctrl-C ends it at once."""
-    from pytest_basb.interrupt import on_interrupt
+    from pytest_basb.run.interrupt import on_interrupt
 
     on_interrupt(_active_state)
 
@@ -326,7 +326,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unmatched = [i for i in items if i.get_closest_marker("basb_role") and role_unmatched(i)]
     state = config.stash.get(STATE_KEY, None)
     if state is not None and state.active and state.options.shard is not None:
-        from pytest_basb.sharding import shard_of
+        from pytest_basb.inventory.sharding import shard_of
 
         index, total = state.options.shard
         elsewhere = [i for i in items if (sid := service_of(i)) is not None and shard_of(sid, total) != index]
@@ -367,12 +367,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.shard_empty and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         # A CI matrix job whose shard holds no service succeeded; its empty report still merges.
         session.exitstatus = pytest.ExitCode.OK
-    from pytest_basb.scope import run_scope
+    from pytest_basb.run.scope import run_scope
 
     if config.option.collectonly or (not state.results and run_scope(state) is None):
         return
     # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.
-    from pytest_basb.report.run import write_run_reports
+    from pytest_basb.run.reports import write_run_reports
 
     write_run_reports(state, config)
     if state.verdict == "fail" and session.exitstatus == 0:
@@ -396,7 +396,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state.close(fast=state.interrupted)  # idempotent: also reached after Ctrl-C
     state.restore_signals()
     if state.run_dir is not None and not hasattr(config, "workerinput"):
-        from pytest_basb.reaper import ProcessRegistry
+        from pytest_basb.targets.reaper import ProcessRegistry
 
         ProcessRegistry(state.run_dir).kill_groups()  # servers of a worker that died
         shutil.rmtree(state.run_dir, ignore_errors=True)

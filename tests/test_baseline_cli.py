@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.baseline import dumps, read_baseline, record_command, update_baseline
-from pytest_basb.baseline_cli import main
 from pytest_basb.checks.drift import surface
+from pytest_basb.cli.baseline import main
+from pytest_basb.regression.baseline import dumps, read_baseline, record_command, update_baseline
 
 SEARCH: dict[str, Any] = {
     "name": "search",
@@ -93,7 +93,7 @@ def test_console_script_runs_and_returns_the_status(tmp_path: Path) -> None:
     write_env(tmp_path, "staging", [SEARCH])
     write_env(tmp_path, "prod", [SEARCH, REINDEX])
     args = ["diff", "--from", "staging", "--to", "prod", "--baseline-dir", str(tmp_path)]
-    done = subprocess.run([sys.executable, "-m", "pytest_basb.baseline_cli", *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "pytest_basb.cli.baseline", *args], capture_output=True, text=True)
     assert done.returncode == 1, done.stderr
     assert "BREAKING  tool reindex: removed" in done.stdout
 

@@ -49,7 +49,7 @@ def engine() -> Iterator[Any]:
 
 
 def _reference_images() -> list[str]:
-    from pytest_basb.inventory import load_environment
+    from pytest_basb.inventory.load import load_environment
 
     staging = load_environment(INVENTORY, "staging", {"BASB_VAULT": "/vault"})
     return [s.container.image for s in staging.services if s.container]

@@ -10,7 +10,7 @@ import anyio
 import httpx2
 import pytest
 
-from pytest_basb.http_pools import LentPools, OriginPools
+from pytest_basb.connection.http_pools import LentPools, OriginPools
 
 
 class _Counting(ThreadingHTTPServer):

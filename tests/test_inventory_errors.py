@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_basb.inventory import inventory_schema, load_environment
+from pytest_basb.inventory.load import inventory_schema, load_environment
 from tests.conftest import Gate
 
 GOOD_SERVICE = """
@@ -161,7 +161,7 @@ def test_schema_is_packaged_and_matches_loader_fields() -> None:
     """The JSON Schema (the contract editors use) and the loader agree on the service keys."""
     from dataclasses import fields
 
-    from pytest_basb.inventory import ServiceConfig, SmokeCall
+    from pytest_basb.inventory.load import ServiceConfig, SmokeCall
 
     schema = inventory_schema()
     service_keys = set(schema["$defs"]["serviceFields"]["properties"])

@@ -32,7 +32,7 @@ def test_reference_services_match_the_committed_baselines(pytester: pytest.Pytes
         "-k",
         "not test_latency",
         "-W",
-        "error::pytest_basb.harness.BasbCheckWarning",
+        "error::pytest_basb.run.harness.BasbCheckWarning",
         timeout=180,
     )
     checks = json.loads((report / "gate.json").read_text())["checks"]

@@ -105,7 +105,7 @@ def test_record_under_xdist_then_an_unchanged_server_passes_without_warnings(gat
     assert sorted(data["latency"]) == sorted(data["golden"])
     assert data["latency"]['echo {"text": "hello"}']["samples"] == 3
 
-    result = run(gate, "-W", "error::pytest_basb.harness.BasbCheckWarning")
+    result = run(gate, "-W", "error::pytest_basb.run.harness.BasbCheckWarning")
     result.assert_outcomes(passed=12)
     assert {outcome for outcome, _ in outcomes(gate).values()} == {"pass"}
     assert path.read_text() == text  # comparing never writes

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from pytest_basb.inventory.sharding import parse_shard, shard_of
+from pytest_basb.parallel.scheduling import plan, scope_of, services_of_worker
 from pytest_basb.report.merge import main as basb_report
-from pytest_basb.scheduling import plan, scope_of, services_of_worker
-from pytest_basb.sharding import parse_shard, shard_of
 from tests.conftest import ROGUE_SERVER, Gate
 
 SERVICES = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot")
@@ -127,8 +127,8 @@ def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, t
 
 
 def test_speculations_follow_the_collected_checks_only() -> None:
-    from pytest_basb.inventory import ServiceConfig, SmokeCall
-    from pytest_basb.speculation import UNKNOWN_TOOL, plans_from
+    from pytest_basb.connection.speculation import UNKNOWN_TOOL, plans_from
+    from pytest_basb.inventory.load import ServiceConfig, SmokeCall
 
     service = ServiceConfig(
         id="svc",

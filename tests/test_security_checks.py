@@ -428,7 +428,7 @@ def test_poisoning_result_carries_owasp_ids() -> None:
 
 
 def test_auth_explanation() -> None:
-    from pytest_basb.auth_explain import Rejection
+    from pytest_basb.connection.auth_explain import Rejection
 
     rejected = Rejection(401, "https://x/mcp", 'Bearer error="invalid_token"', had_credentials=True).explain()
     assert rejected.startswith("HTTP 401 from https://x/mcp: the token was rejected")

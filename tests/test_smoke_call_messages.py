@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pytest_basb.checks.smoke import smoke_call
-from pytest_basb.inventory import SmokeCall
-from pytest_basb.mcp_data import ToolCallOutcome
+from pytest_basb.inventory.load import SmokeCall
+from pytest_basb.model.mcp_data import ToolCallOutcome
 
 
 def test_expected_error_but_got_a_result_shows_the_result() -> None:

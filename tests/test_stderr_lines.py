@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_basb.stderr_lines import meaningful_lines
+from pytest_basb.connection.stderr_lines import meaningful_lines
 
 
 def test_first_error_line_is_kept_before_a_long_trace() -> None:

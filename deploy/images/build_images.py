@@ -31,7 +31,7 @@ from subprocess import CompletedProcess
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_basb.inventory import Environment
+    from pytest_basb.inventory.load import Environment
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "images"
@@ -101,7 +101,7 @@ def run(*argv: str, env: dict[str, str] | None = None, stdin: IO[bytes] | None =
 
 
 def _environment(inventory: Path, env: str) -> Environment:
-    from pytest_basb.inventory import InventoryError, load_environment
+    from pytest_basb.inventory.load import InventoryError, load_environment
 
     # ${BASB_VAULT} names the run's vault copy; any value resolves the inventory here.
     try:

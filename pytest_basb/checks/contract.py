@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pytest_basb.results import CheckResult, passed, skipped, violated
+from pytest_basb.model.results import CheckResult, passed, skipped, violated
 
 
 @cache

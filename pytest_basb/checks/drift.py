@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_basb.results import CheckResult, passed, skipped, violated
+from pytest_basb.model.results import CheckResult, passed, skipped, violated
 
 Severity = Literal["breaking", "additive", "unclassified"]
 Direction = Literal["input", "output"]

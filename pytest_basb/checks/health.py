@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_basb.inventory import Expectations
-from pytest_basb.mcp_data import Handshake
-from pytest_basb.results import CheckResult, passed, skipped, violated
+from pytest_basb.inventory.load import Expectations
+from pytest_basb.model.mcp_data import Handshake
+from pytest_basb.model.results import CheckResult, passed, skipped, violated
 
 # Capabilities whose listings the smoke suite walks; the keys of ServerCapabilities.
 LISTABLE_CAPABILITIES = ("tools", "resources", "prompts")

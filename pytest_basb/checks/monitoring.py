@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_basb.results import CheckResult, passed, skipped, violated
+from pytest_basb.model.results import CheckResult, passed, skipped, violated
 
 CHECK = "monitoring.metrics"
 # Suffixes a family's samples add to its name (counter, histogram, summary, info, created).

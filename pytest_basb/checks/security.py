@@ -14,7 +14,7 @@ from typing import Any
 from pytest_basb.checks import poisoning
 from pytest_basb.checks import secrets as secret_scan
 from pytest_basb.checks.findings import OWASP_MCP, Finding, summary, visible
-from pytest_basb.results import CheckResult, Severity, passed, violated
+from pytest_basb.model.results import CheckResult, Severity, passed, violated
 
 Text = tuple[str, str]  # (where, text)
 

@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_basb.inventory import Expectations, SmokeCall
-from pytest_basb.mcp_data import ToolCallOutcome
-from pytest_basb.results import CheckResult, passed, skipped, violated
+from pytest_basb.inventory.load import Expectations, SmokeCall
+from pytest_basb.model.mcp_data import ToolCallOutcome
+from pytest_basb.model.results import CheckResult, passed, skipped, violated
 
 # The spec's tool-name guidance (2025-11-25): 1-128 chars of A-Z a-z 0-9 _ - . ; a SHOULD, hence "warn".
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")

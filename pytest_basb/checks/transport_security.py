@@ -1,6 +1,6 @@
 """Security checks of the HTTP transport, judged from raw exchanges (plain data, no httpx here).
 
-The probes (`pytest_basb.security_probe`) send what an attacker or a careless client would; these
+The probes (`pytest_basb.connection.security_probe`) send what an attacker or a careless client would; these
 functions say whether the answers are what the MCP spec (2025-06-18 and later: authorization,
 transports) and RFC 9728 / RFC 6750 require. A check that does not apply is a skip with the reason.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_basb.checks.security import owasp_evidence
-from pytest_basb.results import CheckResult, Severity, passed, skipped, violated
+from pytest_basb.model.results import CheckResult, Severity, passed, skipped, violated
 
 FOREIGN_ORIGIN = "https://basb-gate-foreign-origin.invalid"
 UNSUPPORTED_VERSION = "1999-01-01"

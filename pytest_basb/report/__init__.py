@@ -1,5 +1,6 @@
-"""Report writers, run on the controller at session end: gate verdict (`gate`), gate.json/gate.md
-(`gate_files`), the Obsidian daily log (`obsidian`) and weekly summary (`weekly`), Allure side files
-(`allure_files`) and the `basb-log` CLI (`cli`). Pure Python: no pytest, no MCP; nothing is
-imported here so importing a submodule stays cheap.
+"""Report writers, run on the controller at session end: the gate verdict (`gate`), gate.json and
+gate.md (`gate_files`), metrics (`metrics`), events (`events`), shard merging (`merge`), Allure side
+files and labels (`allure_files`, `allure_labels`). Pure functions of result records: may import
+`checks`, `inventory`, `model`; no pytest, no mcp. Nothing is imported here, so importing a
+submodule stays cheap.
 """

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.results import CheckResult
 from pytest_basb.report.gate import GateReport
-from pytest_basb.results import CheckResult
 
 ECS_VERSION = "8.11.0"
 DATASET = "basb.gate"

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pytest_basb.results import OUTCOMES, CheckResult
+from pytest_basb.model.results import OUTCOMES, CheckResult
 
 # The suites every report shows, in this order; other suites (basb.*, monitoring.*) are counted too.
 SUITES: tuple[str, ...] = ("health", "smoke", "basb", "security", "regression")

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.results import CheckResult
 from pytest_basb.report.gate import (
     NOT_EVALUATED,
     SUITES,
@@ -26,7 +27,6 @@ from pytest_basb.report.gate import (
     runbook_path,
     suite_of,
 )
-from pytest_basb.results import CheckResult
 
 STATUS_ICON = {"pass": "✅", "fail": "❌", NOT_EVALUATED: "⚪", "none": "⚪"}
 NOTHING_CHECKED = "nothing was checked"

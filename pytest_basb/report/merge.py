@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.results import CheckResult
 from pytest_basb.report.gate import CI_CD, GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
-from pytest_basb.results import CheckResult
 
 
 class MergeError(ValueError):

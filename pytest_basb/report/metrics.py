@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_basb.model.results import OUTCOMES
 from pytest_basb.report.gate import NOT_EVALUATED, GateReport
-from pytest_basb.results import OUTCOMES
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_basb.inventory import Transport
+    from pytest_basb.inventory.load import Transport
 
 
 @dataclass(frozen=True)

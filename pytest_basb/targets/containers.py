@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pytest_basb.inventory import ContainerSpec, Environment, ServiceConfig
-from pytest_basb.redaction import Redactor
+from pytest_basb.inventory.load import ContainerSpec, Environment, ServiceConfig
+from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.targets.base import Endpoint, TargetError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import httpx
     from testcontainers.core.container import DockerContainer
 
-    from pytest_basb.state import BasbState
+    from pytest_basb.run.state import BasbState
 
 LABEL = "org.pytest-basb"
 LABEL_RUN = f"{LABEL}.run"

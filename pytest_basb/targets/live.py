@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_basb.inventory import ServiceConfig
+from pytest_basb.inventory.load import ServiceConfig
 from pytest_basb.targets.base import Endpoint
 
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
-from pytest_basb.inventory import ServiceConfig
-from pytest_basb.redaction import Redactor
+from pytest_basb.inventory.load import ServiceConfig
+from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.targets.base import TargetError
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_basb.state import BasbState
+    from pytest_basb.run.state import BasbState
 
 
 def target_facts(state: BasbState) -> dict[str, dict[str, Any]]:

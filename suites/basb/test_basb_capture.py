@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from pytest_basb.checks.notes import split_note
-from pytest_basb.harness import ServiceUnderTest
-from pytest_basb.results import passed, violated
+from pytest_basb.model.results import passed, violated
+from pytest_basb.run.harness import ServiceUnderTest
 
 pytestmark = [pytest.mark.smoke]
 

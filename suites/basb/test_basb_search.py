@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.harness import ServiceUnderTest
-from pytest_basb.results import passed, violated
+from pytest_basb.model.results import passed, violated
+from pytest_basb.run.harness import ServiceUnderTest
 
 pytestmark = [pytest.mark.smoke]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_basb.checks import monitoring
-from pytest_basb.harness import ServiceUnderTest
+from pytest_basb.run.harness import ServiceUnderTest
 
 pytestmark = [pytest.mark.monitoring, pytest.mark.smoke]
 

@@ -1,7 +1,7 @@
 """Security suite (`-m security`): authentication, origin, protocol header, TLS, sessions, CORS,
 tool poisoning, shadowing and secrets. Offline, no LLM; every finding names its OWASP MCP Top 10 id.
 
-HTTP checks speak raw HTTP (`pytest_basb.security_probe`), since the MCP client would hide the
+HTTP checks speak raw HTTP (`pytest_basb.connection.security_probe`), since the MCP client would hide the
 status codes and headers they judge. A check that does not apply is a skip that says why.
 """
 
@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from pytest_basb import security_probe as probe
 from pytest_basb.checks import security, transport_security
 from pytest_basb.checks.security import Text
-from pytest_basb.harness import ServiceUnderTest
-from pytest_basb.inventory import Environment
-from pytest_basb.mcp_data import ServiceError, ToolCallOutcome
-from pytest_basb.state import STATE_KEY
+from pytest_basb.connection import security_probe as probe
+from pytest_basb.inventory.load import Environment
+from pytest_basb.model.mcp_data import ServiceError, ToolCallOutcome
+from pytest_basb.run.harness import ServiceUnderTest
+from pytest_basb.run.state import STATE_KEY
 
 pytestmark = pytest.mark.security
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_basb.checks import smoke
-from pytest_basb.harness import DeclaredCall, ServiceUnderTest
-from pytest_basb.mcp_data import ServiceError
-from pytest_basb.results import skipped
-from pytest_basb.speculation import UNKNOWN_TOOL
+from pytest_basb.connection.speculation import UNKNOWN_TOOL
+from pytest_basb.model.mcp_data import ServiceError
+from pytest_basb.model.results import skipped
+from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
 
 pytestmark = pytest.mark.smoke
 

@@ -19,9 +19,9 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pytest_basb.model.results import OUTCOMES, CheckResult
 from pytest_basb.report.gate import ServiceSummary, build_gate
 from pytest_basb.report.metrics import gate_registry
-from pytest_basb.results import OUTCOMES, CheckResult
 from tests.conftest import REPO, free_port
 
 DEPLOY = REPO / "deploy"
@@ -169,7 +169,7 @@ def test_compose_file_is_valid_and_publishes_on_loopback_only() -> None:
     for name in SERVICES:
         service = config["services"][name]
         assert service["image"] == staging[name]["container"]["image"], name
-        assert service["healthcheck"]["test"][1:4] == ["/opt/venv/bin/python", "-m", "pytest_basb.healthcheck"]
+        assert service["healthcheck"]["test"][1:4] == ["/opt/venv/bin/python", "-m", "pytest_basb.targets.healthcheck"]
         assert any(v.startswith("vault:/vault") for v in service["volumes"]), name
     for name, service in config["services"].items():
         for port in service.get("ports", []):
@@ -293,9 +293,9 @@ def _engine_with_current_images() -> str | None:
         if run("docker", "image", "inspect", f"basb/{service}:1.0").returncode != 0:
             return f"image basb/{service}:1.0 not built (make images)"
     probe = run("docker", "run", "--rm", "--entrypoint", "/opt/venv/bin/python", "basb/search:1.0", "-c",
-                "import pytest_basb.healthcheck")  # fmt: skip
+                "import pytest_basb.targets.healthcheck")  # fmt: skip
     if probe.returncode != 0:
-        return "images predate pytest_basb.healthcheck: rebuild them (make images)"
+        return "images predate pytest_basb.targets.healthcheck: rebuild them (make images)"
     return None
 
 
@@ -307,7 +307,7 @@ def test_deploy_and_teardown_on_the_real_engine(tmp_path: Path) -> None:
     try:
         deployed = script("deploy.sh", "1.0", env=env)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        health = run(sys.executable, "-m", "pytest_basb.healthcheck", "http://127.0.0.1:8946/mcp")
+        health = run(sys.executable, "-m", "pytest_basb.targets.healthcheck", "http://127.0.0.1:8946/mcp")
         assert health.returncode == 0, health.stdout
     finally:
         down = script("teardown.sh", "--delete-vault", env=env)
@@ -333,12 +333,14 @@ def test_healthcheck_speaks_mcp_to_a_reference_service(tmp_path: Path) -> None:
     without_token = {k: v for k, v in os.environ.items() if k != "BASB_TOKEN"}
     try:
         url = f"http://127.0.0.1:{port}/mcp"
-        argv = [sys.executable, "-m", "pytest_basb.healthcheck", url, "--timeout", "5"]
+        argv = [sys.executable, "-m", "pytest_basb.targets.healthcheck", url, "--timeout", "5"]
         check = _until_healthy(argv, with_token)
         assert check.stdout.strip() == "healthy: basb-distill 1.0.0 (MCP 2025-06-18)"
         refused = run(*argv, env=without_token)
         assert (refused.returncode, refused.stdout.strip()) == (1, f"unhealthy: HTTP 401 from {url}")
-        wrong = run(sys.executable, "-m", "pytest_basb.healthcheck", f"http://127.0.0.1:{port}/healthz", env=with_token)
+        wrong = run(
+            sys.executable, "-m", "pytest_basb.targets.healthcheck", f"http://127.0.0.1:{port}/healthz", env=with_token
+        )
         assert wrong.returncode == 1
         assert wrong.stdout.startswith("unhealthy:")
         assert token not in check.stdout + refused.stdout + wrong.stdout

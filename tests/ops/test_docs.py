@@ -83,7 +83,7 @@ def test_paths_options_and_environments_named_exist(doc: Path) -> None:
     for option in sorted(set(re.findall(r"(--basb-[a-z-]+)", text))):
         if option not in plugin_help():
             problems.append(f"not an option of the plugin: {option}")
-    from pytest_basb.vault_backup import main
+    from pytest_basb.ops.vault_backup import main
 
     for command in sorted(set(re.findall(r"basb-vault (\w+)", text))):
         with pytest.raises(SystemExit) as exited:

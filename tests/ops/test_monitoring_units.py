@@ -12,12 +12,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pytest_basb.checks.monitoring import metrics_endpoint
-from pytest_basb.ci_status import CiStatusError, load_ci_status
-from pytest_basb.redaction import Redactor
+from pytest_basb.inventory.redaction import Redactor
+from pytest_basb.model.results import CheckResult
+from pytest_basb.ops.ci_status import CiStatusError, load_ci_status
 from pytest_basb.report.events import DATASET, write_events
 from pytest_basb.report.gate import CI_CD, GateReport, ServiceSummary, build_gate
 from pytest_basb.report.metrics import METRIC_NAMES, gate_registry, write_metrics
-from pytest_basb.results import CheckResult
 
 T0 = datetime(2026, 11, 30, 8, 0, 0, tzinfo=UTC)
 EXPOSITION = """# HELP basb_tool_calls_total MCP tool calls

@@ -20,9 +20,9 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 
+from pytest_basb.model.results import CheckResult
 from pytest_basb.report.gate import ServiceSummary, build_gate
 from pytest_basb.report.metrics import gate_registry
-from pytest_basb.results import CheckResult
 from tests.conftest import REPO, free_port
 
 RULES = REPO / "deploy" / "prometheus"

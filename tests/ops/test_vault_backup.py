@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_basb.vault_backup import BackupError, backup, prune, read_manifest, verify
+from pytest_basb.ops.vault_backup import BackupError, backup, prune, read_manifest, verify
 from tests.conftest import REPO
 
 SAMPLE = REPO / "fixtures" / "sample-vault"
@@ -53,7 +53,7 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int] | None]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest_basb.vault_backup", *args]
+    command = [sys.executable, "-m", "pytest_basb.ops.vault_backup", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_basb import __version__
-from pytest_basb.redaction import Redactor
+from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.report.allure_files import write_allure_environment
 from pytest_basb.report.gate import ServiceSummary
 
@@ -90,7 +90,7 @@ def test_no_secret_reaches_any_file(tmp_path: Path) -> None:
         ("Timeout", "handshake timed out after 10s", "handshake took 0.2s"),
         (
             "Blocked by an earlier failure",
-            "pytest_basb.mcp_data.ServiceError: blocked by health.handshake: kit: handshake timed out",
+            "pytest_basb.model.mcp_data.ServiceError: blocked by health.handshake: kit: handshake timed out",
             "handshake timed out after 10s",
         ),
         ("Timeout", "TimeoutError: deadline exceeded\n  at line 3", "ok"),

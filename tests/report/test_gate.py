@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from pytest_basb.model.results import CheckResult
 from pytest_basb.report.gate import (
     ACCESSIBILITY,
     CI_CD,
@@ -27,7 +28,6 @@ from pytest_basb.report.gate import (
     build_gate,
 )
 from pytest_basb.report.gate_files import gate_dict, gate_md_lines, terminal_table, write_gate_json, write_gate_md
-from pytest_basb.results import CheckResult
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
 SERVICES = (ServiceSummary("search", "search", "streamable-http"), ServiceSummary("capture", "capture", "stdio"))
@@ -300,8 +300,8 @@ def test_terminal_table_one_line_per_service_then_verdict() -> None:
 def test_report_package_imports_neither_pytest_nor_mcp() -> None:
     code = (
         "import sys\n"
-        "import pytest_basb.report.gate, pytest_basb.report.gate_files, pytest_basb.report.obsidian\n"
-        "import pytest_basb.report.weekly, pytest_basb.report.cli, pytest_basb.report.allure_files\n"
+        "import pytest_basb.report.gate, pytest_basb.report.gate_files, pytest_basb.obsidian.daily\n"
+        "import pytest_basb.obsidian.weekly, pytest_basb.cli.log, pytest_basb.report.allure_files\n"
         "bad = [m for m in ('pytest', '_pytest', 'mcp', 'allure') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

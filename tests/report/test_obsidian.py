@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_basb.model.results import CheckResult
+from pytest_basb.obsidian.daily import DEFAULT_LOG_DIR, daily_log_path, read_daily_log, write_daily_log
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
-from pytest_basb.report.obsidian import DEFAULT_LOG_DIR, daily_log_path, read_daily_log, write_daily_log
-from pytest_basb.results import CheckResult
 
 DAY = date(2026, 11, 26)
 MORNING = datetime(2026, 11, 26, 9, 15, 2, tzinfo=UTC)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_basb.report.cli import main, parse_week
-from pytest_basb.report.obsidian import DEFAULT_LOG_DIR, daily_log_path
-from pytest_basb.report.weekly import week_days, weekly_path, write_weekly_summary
+from pytest_basb.cli.log import main, parse_week
+from pytest_basb.obsidian.daily import DEFAULT_LOG_DIR, daily_log_path
+from pytest_basb.obsidian.weekly import week_days, weekly_path, write_weekly_summary
 from tests.report.test_obsidian import run_report, write
 
 MON, TUE, THU = date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 26)
@@ -190,7 +190,7 @@ def test_cli_errors_exit_2_with_a_clear_message(
 
 def test_cli_as_a_process() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest_basb.report.cli", "weekly", "--vault", "/nonexistent/vault"],
+        [sys.executable, "-m", "pytest_basb.cli.log", "weekly", "--vault", "/nonexistent/vault"],
         capture_output=True,
         text=True,
         check=False,

@@ -14,7 +14,7 @@ from typing import Any
 
 from xdist.scheduler import LoadScopeScheduling
 
-from pytest_basb.scheduling import Links, plan, scope_of, worker_index
+from pytest_basb.parallel.scheduling import Links, plan, scope_of, worker_index
 
 
 class ServiceScheduling(LoadScopeScheduling):

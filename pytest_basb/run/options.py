@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_basb.state import Options
+from pytest_basb.run.state import Options
 
 if TYPE_CHECKING:
-    from pytest_basb.ci_status import CiStatus
+    from pytest_basb.ops.ci_status import CiStatus
 from pytest_basb.targets import TARGETS
 
 LOG_POLICIES = ("auto", "always", "never")
@@ -134,7 +134,7 @@ def read_options(config: pytest.Config) -> Options:
         raise pytest.UsageError("--basb-repeat: must be at least 1")
     shard = None
     if config.getoption("basb_shard"):
-        from pytest_basb.sharding import parse_shard
+        from pytest_basb.inventory.sharding import parse_shard
 
         try:
             shard = parse_shard(config.getoption("basb_shard"))
@@ -180,7 +180,7 @@ def _ci_status(value: str | None) -> CiStatus | None:
     """Read --basb-ci-status now, so a bad file stops the run before any check starts."""
     if not value:
         return None
-    from pytest_basb.ci_status import CiStatusError, load_ci_status
+    from pytest_basb.ops.ci_status import CiStatusError, load_ci_status
 
     try:
         return load_ci_status(Path(value).resolve())

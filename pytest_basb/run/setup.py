@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.redaction import Redactor
-from pytest_basb.state import BasbState, Options
+from pytest_basb.inventory.redaction import Redactor
+from pytest_basb.run.state import BasbState, Options
 
 VAULT_VARIABLE = "BASB_VAULT"
 
 
 def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -> None:
     """Resolve the environment (after the vault copy, so ${BASB_VAULT} names the copy)."""
-    from pytest_basb.inventory import InventoryError, seed_vault_of
+    from pytest_basb.inventory.load import InventoryError, seed_vault_of
 
     assert state.options.env_name is not None
     try:
@@ -52,7 +52,7 @@ def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -
 
 
 def _load(options: Options) -> Any:
-    from pytest_basb.inventory import InventoryError, load_environment
+    from pytest_basb.inventory.load import InventoryError, load_environment
 
     assert options.env_name is not None
     try:
@@ -64,7 +64,7 @@ def _load(options: Options) -> Any:
 
 
 def _copy_seed_vault(seed: Path, run_dir: Path) -> Path:
-    from pytest_basb.inventory import InventoryError
+    from pytest_basb.inventory.load import InventoryError
 
     if not seed.is_dir():
         raise InventoryError(f"seed_vault {seed} is not a directory; fix `seed_vault` in the inventory.")

@@ -25,6 +25,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.results import CheckResult
+from pytest_basb.obsidian.note import (
+    Note,
+    file_lock,
+    headings,
+    insert_block,
+    note_link,
+    section_end,
+    skeleton,
+    unfenced,
+    update_front_matter,
+)
 from pytest_basb.report.gate import (
     MONITORING,
     NOT_EVALUATED,
@@ -36,18 +48,6 @@ from pytest_basb.report.gate import (
     suite_of,
 )
 from pytest_basb.report.gate_files import STATUS_ICON, atomic_write, inline_code
-from pytest_basb.report.note import (
-    Note,
-    file_lock,
-    headings,
-    insert_block,
-    note_link,
-    section_end,
-    skeleton,
-    unfenced,
-    update_front_matter,
-)
-from pytest_basb.results import CheckResult
 
 DEFAULT_LOG_DIR = "agent-workspaces/DevOps/deply-notes"  # "deply" is the brief's spelling: keep it
 TAGS = ("devops", "basb")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_basb.inventory import ServiceConfig
+from pytest_basb.inventory.load import ServiceConfig
 
 UNKNOWN_TOOL = "basb-gate-no-such-tool"  # the name smoke.unknown_tool calls
 

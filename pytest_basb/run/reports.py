@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
-from pytest_basb.scope import run_scope
-from pytest_basb.shipped import runbooks_dir as runbooks_dir_for
-from pytest_basb.state import BasbState
+from pytest_basb.run.scope import run_scope
+from pytest_basb.run.shipped import runbooks_dir as runbooks_dir_for
+from pytest_basb.run.state import BasbState
 from pytest_basb.targets.where import target_facts, target_label, targets_line
 
 if TYPE_CHECKING:
-    from pytest_basb.inventory import ServiceConfig
+    from pytest_basb.inventory.load import ServiceConfig
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
@@ -119,7 +119,7 @@ def _transport(state: BasbState, service: ServiceConfig) -> str:
 
 
 def _daily_log(report: GateReport, state: BasbState, vault: Path, runbooks_dir: Path | None) -> str:
-    from pytest_basb.report.obsidian import write_daily_log
+    from pytest_basb.obsidian.daily import write_daily_log
 
     vault.mkdir(parents=True, exist_ok=True)
     try:

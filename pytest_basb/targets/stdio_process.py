@@ -21,7 +21,7 @@ from typing import IO
 import anyio
 from anyio.abc import Process
 
-from pytest_basb.reaper import ProcessRegistry, kill_group
+from pytest_basb.targets.reaper import ProcessRegistry, kill_group
 
 _CHUNK = 256 * 1024
 _HEAD = 512  # bytes kept of an oversized line: enough to find its JSON-RPC id

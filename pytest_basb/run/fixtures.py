@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_basb.state import STATE_KEY, BasbState
+from pytest_basb.run.state import STATE_KEY, BasbState
 
 if TYPE_CHECKING:  # imported inside the fixtures: loading the plugin stays cheap
-    from pytest_basb.harness import DeclaredCall, ServiceUnderTest
-    from pytest_basb.inventory import Environment
+    from pytest_basb.inventory.load import Environment
+    from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
 
 
 def _state(request: pytest.FixtureRequest) -> BasbState:
@@ -35,7 +35,7 @@ def basb_service(request: pytest.FixtureRequest) -> ServiceUnderTest:
     """One service of the environment; tests using it run once per service (by role if marked)."""
     state = _state(request)
     assert state.environment is not None
-    from pytest_basb.harness import ServiceUnderTest
+    from pytest_basb.run.harness import ServiceUnderTest
 
     service_id: str = request.param
     return ServiceUnderTest(state, state.environment.service(service_id), request.node)
@@ -46,7 +46,7 @@ def basb_declared_call(request: pytest.FixtureRequest) -> DeclaredCall:
     """One `smoke:` entry of one service from the inventory."""
     state = _state(request)
     assert state.environment is not None
-    from pytest_basb.harness import DeclaredCall, ServiceUnderTest
+    from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
 
     service_id, index = request.param
     config = state.environment.service(service_id)
@@ -65,7 +65,7 @@ def basb_vault(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def basb_service_for_role(request: pytest.FixtureRequest) -> Callable[[str], ServiceUnderTest | None]:
     """Look up another service of the environment by BASB role (for flows across roles)."""
-    from pytest_basb.harness import ServiceUnderTest
+    from pytest_basb.run.harness import ServiceUnderTest
 
     state = _state(request)
     assert state.environment is not None

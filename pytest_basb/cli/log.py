@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_basb.report.obsidian import DEFAULT_LOG_DIR
+from pytest_basb.obsidian.daily import DEFAULT_LOG_DIR
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
 
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _weekly(args: argparse.Namespace) -> int:
-    from pytest_basb.report.weekly import write_weekly_summary
+    from pytest_basb.obsidian.weekly import write_weekly_summary
 
     vault: Path = args.vault
     if not vault.is_dir():

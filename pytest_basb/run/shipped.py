@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # pytest_basb/
 
 
 def _first_dir(*candidates: Path) -> Path | None:

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_basb.reaper import ProcessRegistry
+from pytest_basb.targets.reaper import ProcessRegistry
 
 if TYPE_CHECKING:
-    from pytest_basb.state import BasbState
+    from pytest_basb.run.state import BasbState
 
 _WORKER_GRACE_S = 1.5  # for workers to close their own sessions before they are killed
 

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_basb.redaction import Redactor
+from pytest_basb.inventory.redaction import Redactor
 
 if TYPE_CHECKING:
-    from pytest_basb.ci_status import CiStatus
-    from pytest_basb.client import McpRuntime
-    from pytest_basb.inventory import Environment, ServiceConfig
+    from pytest_basb.connection.client import McpRuntime
+    from pytest_basb.connection.session import ServiceSession
+    from pytest_basb.connection.speculation import ServicePlan, Speculation
+    from pytest_basb.inventory.load import Environment, ServiceConfig
+    from pytest_basb.model.results import CheckResult
+    from pytest_basb.ops.ci_status import CiStatus
     from pytest_basb.report.gate import Scope
-    from pytest_basb.results import CheckResult
-    from pytest_basb.session import ServiceSession
-    from pytest_basb.speculation import ServicePlan, Speculation
     from pytest_basb.targets.base import Endpoint
     from pytest_basb.targets.containers import ContainerLauncher
     from pytest_basb.targets.local import Launcher
@@ -93,12 +93,12 @@ class BasbState:
             self.launch_errors.update(self._published_launch_errors())
             self._launch_errors_read = True
         if service_id in self.launch_errors:
-            from pytest_basb.mcp_data import ServiceError
+            from pytest_basb.model.mcp_data import ServiceError
 
             raise ServiceError(self.launch_errors[service_id], kind="connect")
         if service_id not in self.sessions:
-            from pytest_basb.client import Transcript  # `mcp` is imported only once a check runs
-            from pytest_basb.session import ServiceSession
+            from pytest_basb.connection.client import Transcript  # `mcp` is imported only once a check runs
+            from pytest_basb.connection.session import ServiceSession
 
             runtime = self.mcp_runtime()
             connection = runtime.connection(
@@ -111,8 +111,8 @@ class BasbState:
 
     def mcp_runtime(self) -> McpRuntime:
         if self.runtime is None:
-            from pytest_basb.client import McpRuntime
-            from pytest_basb.reaper import ProcessRegistry
+            from pytest_basb.connection.client import McpRuntime
+            from pytest_basb.targets.reaper import ProcessRegistry
 
             self.runtime = McpRuntime(ProcessRegistry(self.run_dir) if self.run_dir is not None else None)
         return self.runtime
@@ -123,7 +123,7 @@ class BasbState:
         if self.prefetched:
             return
         self.prefetched = True
-        from pytest_basb.mcp_data import ServiceError
+        from pytest_basb.model.mcp_data import ServiceError
 
         assert self.environment is not None
         wanted = []
@@ -132,7 +132,7 @@ class BasbState:
                 connection = self.session(service_id).connection
             except ServiceError as exc:  # its launch failed: its checks say so without a connection
                 if self.run_dir is not None and not self.controller:
-                    from pytest_basb import shared_listings
+                    from pytest_basb.connection import shared_listings
 
                     shared_listings.publish(self.run_dir, service_id, None, str(exc).splitlines()[0])
                 continue
@@ -147,8 +147,8 @@ class BasbState:
 
     def _publish_tools(self, service_ids: Iterable[str]) -> None:
         """Let the other workers read these services' tools instead of opening sessions of their own."""
-        from pytest_basb import shared_listings
-        from pytest_basb.mcp_data import ServiceError
+        from pytest_basb.connection import shared_listings
+        from pytest_basb.model.mcp_data import ServiceError
 
         assert self.run_dir is not None
         for service_id in service_ids:
@@ -162,10 +162,10 @@ class BasbState:
 
     def tools_of(self, service_id: str) -> list[dict[str, Any]]:
         """Another service's tools: from this process's session, else as its worker published them."""
-        from pytest_basb.mcp_data import ServiceError
+        from pytest_basb.model.mcp_data import ServiceError
 
         if service_id not in self.sessions and service_id in self.published_services and self.run_dir is not None:
-            from pytest_basb import shared_listings
+            from pytest_basb.connection import shared_listings
 
             published = shared_listings.wait_for(self.run_dir, service_id, self.timeout_for(service_id))
             if published is not None:
@@ -192,7 +192,7 @@ class BasbState:
         if self.runtime is not None:
             self.runtime.close(fast=fast)
             self.runtime = None
-        from pytest_basb import http_probe
+        from pytest_basb.connection import http_probe
 
         http_probe.close()
         self.sessions.clear()

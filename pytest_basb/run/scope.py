@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.outcome import service_of
 from pytest_basb.report.gate import Scope, ordered_suites, suite_of
-from pytest_basb.run_files import publish_json
-from pytest_basb.state import BasbState
+from pytest_basb.run.outcome import service_of
+from pytest_basb.run.run_files import publish_json
+from pytest_basb.run.state import BasbState
 
 SCOPE_FILE = "scope.json"
 _Check = tuple[str, str]  # (service id, check id) of one collected check
@@ -107,7 +107,7 @@ def narrower_paths(config: pytest.Config) -> list[str]:
 
 
 def suite_roots(config: pytest.Config) -> list[Path]:
-    from pytest_basb.shipped import suites_dir
+    from pytest_basb.run.shipped import suites_dir
 
     shipped = suites_dir()
     testpaths = [config.rootpath / p for p in config.getini("testpaths")]

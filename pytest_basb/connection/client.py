@@ -34,16 +34,16 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
 from pytest_basb import __version__
-from pytest_basb.auth_explain import RejectionWatch, explained
-from pytest_basb.http_pools import LentPools, OriginPools
-from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
-from pytest_basb.redaction import Redactor
-from pytest_basb.speculation import Speculation
-from pytest_basb.stdio_process import Oversized, StdioProcess
+from pytest_basb.connection.auth_explain import RejectionWatch, explained
+from pytest_basb.connection.http_pools import LentPools, OriginPools
+from pytest_basb.connection.speculation import Speculation
+from pytest_basb.inventory.redaction import Redactor
+from pytest_basb.model.mcp_data import Handshake, ServiceError, ToolCallOutcome
 from pytest_basb.targets.base import Endpoint
+from pytest_basb.targets.stdio_process import Oversized, StdioProcess
 
 if TYPE_CHECKING:
-    from pytest_basb.reaper import ProcessRegistry
+    from pytest_basb.targets.reaper import ProcessRegistry
 
 T = TypeVar("T")
 
@@ -446,7 +446,7 @@ class Connection:
             self.stderr.flush()
             self.stderr.seek(0)
             text = self.stderr.read()[-8000:]
-            from pytest_basb.stderr_lines import meaningful_lines
+            from pytest_basb.connection.stderr_lines import meaningful_lines
 
             return self.transcript.redactor.text("\n".join(meaningful_lines(text, lines)))
         return ""

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from pytest_basb.mcp_data import ServiceError
-from pytest_basb.results import CheckResult
-from pytest_basb.state import RESULT_KEY, BasbState
+from pytest_basb.model.mcp_data import ServiceError
+from pytest_basb.model.results import CheckResult
+from pytest_basb.run.state import RESULT_KEY, BasbState
 
 
 def result_for(

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.baseline import DEFAULT_DIR, BaselineError, read_baseline
 from pytest_basb.checks.drift import Drift, compare_surfaces
+from pytest_basb.regression.baseline import DEFAULT_DIR, BaselineError, read_baseline
 
 
 def main(argv: Sequence[str] | None = None) -> int:

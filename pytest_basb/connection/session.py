@@ -13,11 +13,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from pytest_basb.mcp_data import Handshake, ServiceError, ToolCallOutcome
-from pytest_basb.speculation import speculation_key
+from pytest_basb.connection.speculation import speculation_key
+from pytest_basb.model.mcp_data import Handshake, ServiceError, ToolCallOutcome
 
 if TYPE_CHECKING:
-    from pytest_basb.client import Connection, McpRuntime, Transcript
+    from pytest_basb.connection.client import Connection, McpRuntime, Transcript
     from pytest_basb.targets.base import Endpoint
 
 T = TypeVar("T")
@@ -73,7 +73,7 @@ class ServiceSession:
 
     def liveness(self) -> float:
         """`ping` on legacy sessions, `server/discover` on modern ones; returns seconds taken."""
-        from pytest_basb import client
+        from pytest_basb.connection import client
 
         era = self.handshake().era
         self._run("ping" if era == "legacy" else "server/discover", client.liveness, era)
@@ -95,23 +95,23 @@ class ServiceSession:
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> ToolCallOutcome:
         """Call a tool; a JSON-RPC error answer is data for the checks, a broken exchange raises."""
-        from pytest_basb import client
+        from pytest_basb.connection import client
 
         return self._run(f"tools/call {name}", client.call_tool, name, arguments)
 
     def read_resource(self, uri: str) -> list[dict[str, Any]]:
-        from pytest_basb import client
+        from pytest_basb.connection import client
 
         return self._run(f"resources/read {uri}", client.read_resource, uri)
 
     def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        from pytest_basb import client
+        from pytest_basb.connection import client
 
         return self._run(f"prompts/get {name}", client.get_prompt, name, arguments)
 
     def _listing(self, method: str) -> list[dict[str, Any]]:
         """The full listing, fetched once per session; a failed one is re-raised, not re-asked."""
-        from pytest_basb import client
+        from pytest_basb.connection import client
 
         self.handshake()
         if method not in self._listings:
@@ -145,7 +145,7 @@ class ServiceSession:
 
     def _fail(self, error: ServiceError) -> NoReturn:
         """Raise `error`; if it broke the session, later requests are refused at once."""
-        from pytest_basb.client import BREAKING
+        from pytest_basb.connection.client import BREAKING
 
         if error.kind in BREAKING and self._broken is None:
             self._broken = error

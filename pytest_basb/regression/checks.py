@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_basb.baseline import (
+from pytest_basb.checks import drift, smoke
+from pytest_basb.model.results import CheckResult, passed, skipped, violated
+from pytest_basb.regression.baseline import (
     DEFAULT_DIR,
     BaselineError,
     baseline_path,
@@ -23,13 +25,11 @@ from pytest_basb.baseline import (
     record_command,
     update_baseline,
 )
-from pytest_basb.checks import drift, smoke
-from pytest_basb.results import CheckResult, passed, skipped, violated
-from pytest_basb.state import STATE_KEY
+from pytest_basb.run.state import STATE_KEY
 
 if TYPE_CHECKING:
-    from pytest_basb.harness import DeclaredCall, ServiceUnderTest
-    from pytest_basb.mcp_data import ToolCallOutcome
+    from pytest_basb.model.mcp_data import ToolCallOutcome
+    from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
 
 
 @dataclass

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_basb.inventory import ServiceConfig, SmokeCall
-from pytest_basb.results import CheckResult
-from pytest_basb.state import RESULT_KEY, BasbState
+from pytest_basb.inventory.load import ServiceConfig, SmokeCall
+from pytest_basb.model.results import CheckResult
+from pytest_basb.run.state import RESULT_KEY, BasbState
 
 if TYPE_CHECKING:
-    from pytest_basb.session import ServiceSession
+    from pytest_basb.connection.session import ServiceSession
 
 
 class BasbCheckWarning(UserWarning):

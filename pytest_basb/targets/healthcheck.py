@@ -1,4 +1,4 @@
-"""A container healthcheck that speaks MCP: `python -m pytest_basb.healthcheck URL`.
+"""A container healthcheck that speaks MCP: `python -m pytest_basb.targets.healthcheck URL`.
 
 It POSTs a real `initialize` to a streamable-HTTP MCP endpoint, accepts the JSON or SSE reply,
 requires a `serverInfo`, closes the session again (DELETE with its Mcp-Session-Id), and exits 0
@@ -99,7 +99,9 @@ def _close(url: str, session: str, timeout_s: float) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_basb.healthcheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_basb.targets.healthcheck", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("url", help="the MCP endpoint, e.g. http://127.0.0.1:8930/mcp")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="default: %(default)s")
     args = parser.parse_args(argv)
