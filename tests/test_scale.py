@@ -127,7 +127,8 @@ def test_a_shard_without_services_passes_and_still_writes_a_report(gate: Gate, t
 
 
 def test_speculations_follow_the_collected_checks_only() -> None:
-    from pytest_basb.connection.speculation import UNKNOWN_TOOL, plans_from
+    from pytest_basb.checks.smoke import UNKNOWN_TOOL
+    from pytest_basb.connection.speculation import plans_from
     from pytest_basb.inventory.load import ServiceConfig, SmokeCall
 
     service = ServiceConfig(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pytest_basb.model.results import CheckResult, passed, skipped, violated
+from pytest_basb.model.text import shorten
 
 Severity = Literal["breaking", "additive", "unclassified"]
 Direction = Literal["input", "output"]
@@ -639,15 +640,13 @@ def _short(value: Any, limit: int = 80) -> str:
 
 def _value(value: Any, limit: int = 80) -> str:
     """A JSON value for a message, cut at `limit` characters."""
-    text = canonical_json(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(canonical_json(value), limit)
 
 
 def _quote(text: Any, limit: int = 300) -> str:
     if text is None:
         return "(none)"
-    value = str(text)
-    return json.dumps(value if len(value) <= limit else value[: limit - 1] + "…", ensure_ascii=False)
+    return json.dumps(shorten(str(text), limit), ensure_ascii=False)
 
 
 # --- check results of the surface -----------------------------------------------------------------

@@ -214,6 +214,10 @@ def credential_values(headers: Mapping[str, str], secrets: Iterable[str]) -> lis
     return found
 
 
+# A tool no server offers, called so its error answer can be scanned for leaked secrets (apart from
+# smoke.UNKNOWN_TOOL, so the two checks never share an answer sent ahead).
+ERROR_PROBE_TOOL = "basb-gate-security-no-such-tool"
+
 CREDENTIAL_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "x-access-token", "cookie"}
 )

@@ -11,11 +11,13 @@ from typing import Any
 from pytest_basb.inventory.load import Expectations, SmokeCall
 from pytest_basb.model.mcp_data import ToolCallOutcome
 from pytest_basb.model.results import CheckResult, passed, skipped, violated
+from pytest_basb.model.text import shorten
 
 # The spec's tool-name guidance (2025-11-25): 1-128 chars of A-Z a-z 0-9 _ - . ; a SHOULD, hence "warn".
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 DEFAULT_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # JSON-RPC "method not found" / "invalid params": how the spec says an unknown tool is rejected.
+UNKNOWN_TOOL = "basb-gate-no-such-tool"  # the name smoke.unknown_tool calls
 UNKNOWN_TOOL_CODES = (-32601, -32602)
 
 
@@ -158,7 +160,7 @@ def answered(outcome: ToolCallOutcome) -> str:
         text = json.dumps(outcome.structured_content, ensure_ascii=False, sort_keys=True, default=str)
     else:
         text = outcome.text or "(no content)"
-    return text if len(text) <= ANSWER_LIMIT else text[: ANSWER_LIMIT - 1] + "…"
+    return shorten(text, ANSWER_LIMIT)
 
 
 def instance_problem(instance: Any, schema: Mapping[str, Any]) -> str | None:

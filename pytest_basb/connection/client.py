@@ -39,6 +39,7 @@ from pytest_basb.connection.http_pools import LentPools, OriginPools
 from pytest_basb.connection.speculation import Speculation
 from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.model.mcp_data import Handshake, ServiceError, ToolCallOutcome
+from pytest_basb.model.text import shorten
 from pytest_basb.targets.base import Endpoint
 from pytest_basb.targets.stdio_process import Oversized, StdioProcess
 
@@ -51,6 +52,7 @@ MAX_REPLY_BYTES = 8 * 1024 * 1024  # larger replies are refused: a smoke check n
 TRANSCRIPT_LIMIT = 200  # messages kept per session for failure attachments
 PREFETCH_CONCURRENCY = 32  # connections opening at once (stdio servers are processes: bounded)
 LISTINGS = {"tools/list": "tools", "resources/list": "resources", "prompts/list": "prompts"}
+_MESSAGE_LIMIT = 160  # characters of an exception or stray output quoted in a message
 _TRANSCRIPT_TEXT_LIMIT = 2000  # characters kept of one message in the transcript
 _PAGE_LIMIT = 1000  # a paginator that never ends must not hang the gate
 _WAIT_SLICE_S = 0.1  # the test thread wakes this often, so a pending Ctrl-C is raised
@@ -662,8 +664,8 @@ class _RecordingReader:
 
     def _inspect(self, item: SessionMessage | Exception) -> SessionMessage | Exception:
         if isinstance(item, Exception):
-            self._transcript.anomaly(f"non-JSON-RPC output: {_short(str(item))}")
-            self._transcript.record("in!", {"error": _short(str(item))})
+            self._transcript.anomaly(f"non-JSON-RPC output: {shorten(str(item), _MESSAGE_LIMIT, squash=True)}")
+            self._transcript.record("in!", {"error": shorten(str(item), _MESSAGE_LIMIT, squash=True)})
             return item
         text = item.message.model_dump_json(by_alias=True, exclude_none=True)
         size = len(text)
@@ -727,9 +729,4 @@ def describe_exc(exc: BaseException) -> str:
     if isinstance(exc, MCPError) and exc.error is not None:
         return f"JSON-RPC error {exc.error.code}: {exc.error.message}"
     text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {_short(text)}"
-
-
-def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
+    return f"{type(exc).__name__}: {shorten(text, _MESSAGE_LIMIT, squash=True)}"

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.run.run_files import publish_json
+from pytest_basb.model.files import publish_json
 
 _FOLDER = "listings"
 _POLL_S = 0.05

@@ -16,9 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_basb.checks.smoke import UNKNOWN_TOOL
 from pytest_basb.inventory.load import ServiceConfig
-
-UNKNOWN_TOOL = "basb-gate-no-such-tool"  # the name smoke.unknown_tool calls
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.files import atomic_write
 from pytest_basb.model.results import CheckResult
 from pytest_basb.obsidian.note import (
     Note,
@@ -47,7 +48,7 @@ from pytest_basb.report.gate import (
     runbook_path,
     suite_of,
 )
-from pytest_basb.report.gate_files import STATUS_ICON, atomic_write, inline_code
+from pytest_basb.report.gate_files import STATUS_ICON, inline_code
 
 DEFAULT_LOG_DIR = "agent-workspaces/DevOps/deply-notes"  # "deply" is the brief's spelling: keep it
 TAGS = ("devops", "basb")

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.files import atomic_write
 from pytest_basb.obsidian.daily import DEFAULT_LOG_DIR, RunFacts, daily_log_path, read_daily_log
 from pytest_basb.obsidian.note import (
     Note,
@@ -24,7 +25,7 @@ from pytest_basb.obsidian.note import (
     update_front_matter,
 )
 from pytest_basb.report.gate import SUITES, plural
-from pytest_basb.report.gate_files import atomic_write, inline_code
+from pytest_basb.report.gate_files import inline_code
 
 WEEKLY_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("deployments", ("## 📈 Weekly Achievements", "### Deployments Completed")),

@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
+from pytest_basb.model.files import publish_json
 from pytest_basb.run.outcome import service_in_nodeid
-from pytest_basb.run.run_files import publish_json
 
 SERVICE_SCOPE = "basb-service:"
 LINKS_FILE = "links.json"

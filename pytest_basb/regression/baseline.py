@@ -12,11 +12,12 @@ import fcntl
 import json
 import os
 import shlex
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from pytest_basb.model.files import atomic_write
 
 FORMAT_VERSION = 1
 DEFAULT_DIR = "baselines"
@@ -66,20 +67,7 @@ def update_baseline(path: Path, change: Callable[[dict[str, Any]], None], *, env
             data = {}  # recording replaces a broken file
         data.update({"version": FORMAT_VERSION, "environment": environment, "service": service})
         change(data)
-        write_atomic(path, dumps(data))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False)
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+        atomic_write(path, dumps(data))
 
 
 @contextmanager

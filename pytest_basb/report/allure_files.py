@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.files import atomic_write
 from pytest_basb.report.gate import ServiceSummary
-from pytest_basb.report.gate_files import atomic_write
 
 # Allure matches these regexes against the whole message (Java `matches`), so each is anchored by
 # `.*` on both sides and uses (?s) for multi-line messages; (?i) for case-insensitive words.

@@ -64,7 +64,7 @@ def _message(check: CheckResult) -> str:
 
 def write_events(report: GateReport, path: Path, *, redact: Callable[[Any], Any] = lambda v: v) -> Path:
     """Replace `path` atomically with this run's events (a shipper tails whole lines only)."""
-    from pytest_basb.report.gate_files import atomic_write
+    from pytest_basb.model.files import atomic_write
 
     lines = (
         json.dumps(event, ensure_ascii=False, sort_keys=True, default=str)

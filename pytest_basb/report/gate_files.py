@@ -7,14 +7,14 @@ with the same results give byte-identical files apart from the timestamps.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_basb.model.files import atomic_write
 from pytest_basb.model.results import CheckResult
+from pytest_basb.model.text import shorten
 from pytest_basb.report.gate import (
     NOT_EVALUATED,
     SUITES,
@@ -277,7 +277,7 @@ def _terminal_status(report: GateReport, service: ServiceResult, suite: str, blo
     return "skip"
 
 
-# --- Markdown safety and atomic writes (shared with the Obsidian writers) --------------------------
+# --- Markdown safety (shared with the Obsidian writers) --------------------------
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -287,9 +287,7 @@ def inline_code(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
     Inside a code span `[[x]]`, `#tag`, `$math$`, `%%comment%%`, `==mark==` and `<tag>` are inert.
     """
-    flat = " ".join(text.split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
+    flat = shorten(text, limit, squash=True)
     if not flat:
         return "—"
     fence = "`" * (max((len(m) for m in _BACKTICKS.findall(flat)), default=0) + 1)
@@ -303,26 +301,3 @@ def table_text(text: str) -> str:
     if re.fullmatch(r"[\w .,:;@/+()'→-]*", flat):
         return flat.replace("|", "\\|")
     return inline_code(flat).replace("|", "\\|")
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, text: str) -> Path:
-    """Write via a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from the team: the usual 0644
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from pytest_basb.model.files import publish_json
 from pytest_basb.report.gate import Scope, ordered_suites, suite_of
 from pytest_basb.run.outcome import service_of
-from pytest_basb.run.run_files import publish_json
 from pytest_basb.run.state import BasbState
 
 SCOPE_FILE = "scope.json"

@@ -43,7 +43,7 @@ def target_label(facts: Mapping[str, Any]) -> str:
     target = str(facts.get("target", "?"))
     if target == "containers":
         digest, image_id = facts.get("digest"), facts.get("image_id")
-        ident = f"digest {_short(digest)}" if digest else f"id {_short(image_id)}" if image_id else "not started"
+        ident = f"digest {_short_id(digest)}" if digest else f"id {_short_id(image_id)}" if image_id else "not started"
         return f"containers {facts.get('image')} ({ident})"
     label = f"{target} ({facts['how']})" if facts.get("how") else target
     if facts.get("image_not_tested"):
@@ -62,5 +62,5 @@ def targets_line(targets: Mapping[str, Mapping[str, Any]]) -> str:
     return line
 
 
-def _short(ident: Any) -> str:
+def _short_id(ident: Any) -> str:
     return str(ident).split(":", 1)[-1][:12]

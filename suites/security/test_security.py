@@ -21,7 +21,6 @@ from pytest_basb.run.state import STATE_KEY
 
 pytestmark = pytest.mark.security
 
-UNKNOWN_TOOL = "basb-gate-security-no-such-tool"
 MALFORMED_CALL_LIMIT = 25  # tools probed with wrongly typed arguments per service
 
 
@@ -205,6 +204,11 @@ def test_secrets(basb_service: ServiceUnderTest, basb_environment: Environment) 
                 (f"tools/call {name} (malformed arguments)", _error_text(session.call_tool(name, arguments)))
             )
     if "tools" in session.handshake().capabilities:
-        answers.append((f"tools/call {UNKNOWN_TOOL} (unknown tool)", _error_text(session.call_tool(UNKNOWN_TOOL, {}))))
+        answers.append(
+            (
+                f"tools/call {security.ERROR_PROBE_TOOL} (unknown tool)",
+                _error_text(session.call_tool(security.ERROR_PROBE_TOOL, {})),
+            )
+        )
     credentials = _credentials(basb_service, basb_environment)
     basb_service.judge(security.secrets_check(basb_service.id, texts, answers, credentials))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pytest_basb.checks import smoke
-from pytest_basb.connection.speculation import UNKNOWN_TOOL
 from pytest_basb.model.mcp_data import ServiceError
 from pytest_basb.model.results import skipped
 from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
@@ -60,14 +59,14 @@ def test_declared_call(basb_declared_call: DeclaredCall) -> None:
 def test_unknown_tool_rejected(basb_service: ServiceUnderTest) -> None:
     session = basb_service.session
     _tools(basb_service)
-    outcome = session.call_tool(UNKNOWN_TOOL, {})
+    outcome = session.call_tool(smoke.UNKNOWN_TOOL, {})
     alive, alive_error = True, None
     try:
         session.liveness()
     except ServiceError as exc:
         alive, alive_error = False, str(exc).splitlines()[0]
     basb_service.judge(
-        smoke.unknown_tool(basb_service.id, UNKNOWN_TOOL, outcome, still_alive=alive, alive_error=alive_error)
+        smoke.unknown_tool(basb_service.id, smoke.UNKNOWN_TOOL, outcome, still_alive=alive, alive_error=alive_error)
     )
 
 
