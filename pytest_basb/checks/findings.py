@@ -51,16 +51,20 @@ class Finding:
     where: str  # e.g. "tool search: inputSchema.properties.query.description"
     quote: str
     detail: str = ""
+    level: str = "fail"  # "warn": reported, but alone it does not fail the check
 
     def to_dict(self) -> dict[str, Any]:
         data = {"kind": self.kind, "owasp": self.owasp, "where": self.where, "quote": self.quote}
         if self.detail:
             data["detail"] = self.detail
+        if self.level != "fail":
+            data["level"] = self.level
         return data
 
     def line(self) -> str:
         extra = f" ({self.detail})" if self.detail else ""
-        return f"{self.where}: {self.kind}{extra} [{self.owasp}]: {self.quote}"
+        tag = self.owasp if self.level == "fail" else f"{self.owasp}, {self.level}"
+        return f"{self.where}: {self.kind}{extra} [{tag}]: {self.quote}"
 
 
 def visible(text: str) -> str:
@@ -94,8 +98,9 @@ def quote(text: str, start: int, end: int, *, window: int = _QUOTE_WINDOW, limit
 
 
 def summary(findings: list[Finding], *, limit: int = 5) -> str:
-    """One message line per finding (the first `limit`), plus a count of the rest."""
-    lines = [f.line() for f in findings[:limit]]
+    """One message line per finding (the first `limit`, fail-level first), plus a count of the rest."""
+    ordered = sorted(findings, key=lambda f: f.level != "fail")
+    lines = [f.line() for f in ordered[:limit]]
     if len(findings) > limit:
-        lines.append(f"… and {len(findings) - limit} more (see evidence)")
+        lines.append(f"… and {len(findings) - limit} more (gate.json)")
     return "; ".join(lines)

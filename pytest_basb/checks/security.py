@@ -1,4 +1,4 @@
-"""Security content checks: tool poisoning, shadowing, secrets (DESIGN.md "Security").
+"""Security content checks: tool poisoning and secrets (shadowing: `shadowing`).
 
 Pure functions from listings (plain dicts, camelCase keys as the client returns them) to
 `CheckResult`. Every finding carries its OWASP MCP Top 10 id; the evidence lists them all under
@@ -7,14 +7,13 @@ Pure functions from listings (plain dicts, camelCase keys as the client returns 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pytest_basb.checks import poisoning
 from pytest_basb.checks import secrets as secret_scan
 from pytest_basb.checks.findings import OWASP_MCP, Finding, summary, visible
-from pytest_basb.model.results import CheckResult, Severity, passed, violated
+from pytest_basb.model.results import CheckResult, passed, violated
 
 Text = tuple[str, str]  # (where, text)
 
@@ -27,6 +26,7 @@ def owasp_evidence(ids: Iterable[str]) -> dict[str, Any]:
 def from_findings(check_id: str, service: str, findings: Sequence[Finding], *, scanned: int, what: str) -> CheckResult:
     if not findings:
         return passed(check_id, service, texts_scanned=scanned)
+    findings = sorted(findings, key=lambda f: f.level != "fail")  # what failed the check comes first
     evidence = {
         **owasp_evidence(f.owasp for f in findings),
         "findings": [f.to_dict() for f in findings],
@@ -86,84 +86,6 @@ def poisoning_findings(texts: Sequence[Text]) -> list[Finding]:
 def poisoning_check(service: str, texts: Sequence[Text]) -> CheckResult:
     findings = poisoning_findings(texts)
     return from_findings("security.poisoning", service, findings, scanned=len(texts), what="poisoning finding(s)")
-
-
-# -- security.shadowing -------------------------------------------------------------------------
-
-# A plain-word name ("search") counts as named only when written as a tool reference.
-_IDENTIFIER = re.compile(r"[_\-]|[a-z][A-Z]|\d")
-_DIRECTIVE = re.compile(
-    r"\b(?:must|always|never|instead|before|after|whenever|when\s+using|do\s+not|don'?t|should|override|"
-    r"replace|ignore|redirect|send|forward|bcc|cc)\b",
-    re.IGNORECASE,
-)
-
-
-def _reference(name: str) -> re.Pattern[str]:
-    word = re.escape(name)
-    if _IDENTIFIER.search(name):
-        return re.compile(rf"(?<![\w-]){word}(?![\w-])")
-    return re.compile(
-        rf"[`'\"“‘]{word}[`'\"”’]|(?<![\w-]){word}\s*\(|\b(?:tool|function)\s+[`'\"]?{word}\b"
-        rf"|(?<![\w-]){word}\s+(?:tool|function)\b",
-        re.IGNORECASE,
-    )
-
-
-def shadowing_check(
-    service: str,
-    tools: Sequence[Mapping[str, Any]],
-    others: Mapping[str, Sequence[Mapping[str, Any]]],
-    *,
-    unreachable: Sequence[str] = (),
-) -> CheckResult:
-    """No tool name another service of the environment also offers; no description naming theirs.
-
-    `others` maps each other service to its listed tools. A same-named tool with another
-    description or schema is an impostor (fail); an identical one is the same code deployed twice
-    (warn). A reference that steers the model (must, instead, before, never, ...) fails; a bare
-    mention warns.
-    """
-    own = {str(t.get("name")): t for t in tools}
-    findings: list[Finding] = []
-    failing = False
-    for other, their_tools in sorted(others.items()):
-        for theirs in their_tools:
-            name = str(theirs.get("name"))
-            if name not in own:
-                continue
-            identical = all(own[name].get(k) == theirs.get(k) for k in ("description", "inputSchema"))
-            failing = failing or not identical
-            detail = f"also a tool of {other}" + (" (identical: the same tool deployed twice?)" if identical else "")
-            findings.append(Finding("name_collision", "MCP03", f"tool {visible(name)}", visible(name), detail))
-    texts = surface_texts(tools=tools)
-    for where, text in texts:
-        if where.endswith("(key)") or where.endswith(": name"):
-            continue
-        for other, their_tools in sorted(others.items()):
-            for name in sorted({str(t.get("name")) for t in their_tools} - set(own)):
-                pattern = _reference(name)
-                for sentence in poisoning.SENTENCE.finditer(text):
-                    if pattern.search(sentence.group()) is None:
-                        continue
-                    steers = bool(_DIRECTIVE.search(sentence.group()))
-                    failing = failing or steers
-                    findings.append(
-                        Finding(
-                            "cross_reference",
-                            "MCP03",
-                            where,
-                            visible(sentence.group().strip())[:200],
-                            f"names {other}'s tool {name}" + (" and steers its use" if steers else ""),
-                        )
-                    )
-    evidence_extra = {"compared_with": sorted(others), "unreachable": list(unreachable)}
-    if not findings:
-        return passed("security.shadowing", service, **evidence_extra)
-    result = from_findings("security.shadowing", service, findings, scanned=len(texts), what="shadowing finding(s)")
-    evidence = {**result.evidence, **evidence_extra}
-    severity: Severity = "fail" if failing else "warn"
-    return violated("security.shadowing", service, result.message or "", severity=severity, evidence=evidence)
 
 
 # -- security.secrets ---------------------------------------------------------------------------

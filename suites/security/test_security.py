@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.checks import security, transport_security
+from pytest_basb.checks import security, shadowing, transport_security
 from pytest_basb.checks.security import Text
 from pytest_basb.connection import security_probe as probe
 from pytest_basb.inventory.load import Environment
@@ -62,7 +62,7 @@ def test_auth_metadata(basb_service: ServiceUnderTest, basb_environment: Environ
     transport, url, headers, timeout = _http(basb_service)
     has_auth = bool(_credentials(basb_service, basb_environment))
     replies = []
-    if transport != "stdio":
+    if transport != "stdio" and (has_auth or not transport_security.is_loopback(url)):
         challenge = probe.bare_probe(url, headers, timeout=timeout, transport=transport).header("www-authenticate")
         replies = probe.metadata_probes(transport_security.metadata_urls(url, challenge), headers, timeout=timeout)
     basb_service.judge(
@@ -184,7 +184,7 @@ def test_shadowing(basb_service: ServiceUnderTest, request: pytest.FixtureReques
             others[config.id] = state.tools_of(config.id)  # read, not re-asked, where another worker has it
         except ServiceError:
             unreachable.append(config.id)  # its own checks report why; compare with the others
-    basb_service.judge(security.shadowing_check(basb_service.id, tools, others, unreachable=unreachable))
+    basb_service.judge(shadowing.shadowing_check(basb_service.id, tools, others, unreachable=unreachable))
 
 
 def _error_text(outcome: ToolCallOutcome) -> str:
