@@ -33,13 +33,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
-from pytest_basb import __version__
 from pytest_basb.connection.auth_explain import RejectionWatch, explained
 from pytest_basb.connection.http_pools import LentPools, OriginPools
 from pytest_basb.connection.speculation import Speculation
 from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.model.mcp_data import Handshake, ServiceError, ToolCallOutcome
 from pytest_basb.model.text import shorten
+from pytest_basb.model.version import __version__
 from pytest_basb.targets.base import Endpoint
 from pytest_basb.targets.stdio_process import Oversized, StdioProcess
 
