@@ -401,32 +401,6 @@ def test_golden_text_results_are_diffed_by_line() -> None:
 # --- latency and flakiness -----------------------------------------------------------------------
 
 
-def test_p95_nearest_rank_and_budget() -> None:
-    assert drift.p95([5, 1, 3, 2, 4]) == 5
-    assert drift.p95(list(range(1, 101))) == 95
-    assert drift.p95([7]) == 7
-    assert drift.baseline_budget_ms(10) == 60  # +50 ms wins for fast calls
-    assert drift.baseline_budget_ms(200) == 400  # 2x wins for slow ones
-    with pytest.raises(ValueError, match="no samples"):
-        drift.p95([])
-
-
-def test_latency_result() -> None:
-    fast = [[10.0, 11.0, 12.0, 13.0, 14.0]]
-    baseline = {"p95_ms": 10.0}
-    assert drift.latency_result("s", "c", fast, budget_ms=None, baseline=baseline).outcome == "pass"
-    over_budget = drift.latency_result("s", "c", fast, budget_ms=12, baseline=baseline)
-    assert over_budget.outcome == "fail"
-    assert over_budget.message == "c: p95 14 ms over 5 calls, over the inventory budget 12 ms"
-    slow = [[100.0, 101.0, 300.0, 102.0, 103.0]]
-    result = drift.latency_result("s", "c", slow, budget_ms=None, baseline=baseline)
-    assert result.message == ("c: p95 300 ms over 5 calls, over max(2 × baseline p95 10 ms, baseline + 50 ms) = 60 ms")
-    confirmed = drift.latency_result("s", "c", [*slow, fast[0]], budget_ms=None, baseline=baseline)
-    assert confirmed.outcome == "pass"  # one stalled batch, the confirming one is within budget
-    assert confirmed.evidence["batches_p95_ms"] == [300.0, 14.0]
-    assert drift.latency_result("s", "c", fast, budget_ms=None, baseline=None).outcome == "skip"
-
-
 def test_flaky_result() -> None:
     ok, bad = (True, None), (False, "echo: isError is True, expected False: boom")
     result = drift.flaky_result("s", "echo", [ok, bad, ok, bad, ok])

@@ -162,3 +162,65 @@ def test_repeat_must_be_positive(gate: Gate) -> None:
     result = gate.run("-m", "regression", "--basb-repeat=0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--basb-repeat: must be at least 1" in result.stderr.str()
+
+
+def stamp_inventory(*flags: str, latency: str = "") -> str:
+    command = json.dumps(["python", str(GOOD_SERVER), "--stamp-tool", *flags])
+    return f"""
+    version: 1
+    environments:
+      t:
+        services:
+          kit:
+            transport: stdio
+            command: {command}
+            {latency}
+            smoke:
+              - tool: stamp
+                arguments: {{text: hi}}
+                golden: true
+    """
+
+
+def test_volatile_golden_fields_are_recorded_as_ignored_and_pass_the_next_run(gate: Gate) -> None:
+    gate.write(stamp_inventory())
+    run(gate, "--basb-record-baseline").assert_outcomes(passed=6)
+    data = json.loads((gate.path / "bl" / "t" / "kit.json").read_text())
+    golden = data["golden"]['stamp {"text": "hi"}']
+    assert golden["ignore"] == ["/at", "/calls", "/release", "/request_id"]
+    assert golden["volatile"]["/calls"] == "differs between two calls"
+    assert golden["volatile"]["/release"] == "looks like a date or time"
+    assert golden["structured_content"] == {"text": "hi"}
+    run(gate)
+    assert outcomes(gate)["regression.golden kit:stamp"] == ("pass", None)
+
+
+def test_latency_can_be_left_out_of_a_record_and_loosened_by_tolerance(gate: Gate) -> None:
+    gate.write(stamp_inventory())
+    run(gate, "--basb-record-baseline")
+    path = gate.path / "bl" / "t" / "kit.json"
+    data = json.loads(path.read_text())
+    key = 'stamp {"text": "hi"}'
+    # A baseline recorded on a far faster machine: 0.01 ms.
+    data["latency"][key].update(p50_ms=0.01, p95_ms=0.01)
+    path.write_text(json.dumps(data))
+    gate.write(stamp_inventory("--delay-ms", "0"))
+    run(gate, "--basb-record-baseline", "--basb-record-skip=latency")
+    assert outcomes(gate)["regression.latency kit:stamp"][0] == "skip"
+    assert json.loads(path.read_text())["latency"][key]["p95_ms"] == 0.01  # kept as it was
+
+    gate.write(stamp_inventory(latency="latency: {tolerance: 1000000}"))
+    run(gate)
+    outcome, _ = outcomes(gate)["regression.latency kit:stamp"]
+    assert outcome == "pass"
+    report = json.loads((gate.report_dir / "gate.json").read_text())
+    check = next(c for c in report["checks"] if c["id"] == "regression.latency")
+    assert check["evidence"]["tolerance"] == 1000000
+    assert "too few for a p95" in check["evidence"]["summary"]
+
+
+def test_record_skip_names_known_parts(gate: Gate) -> None:
+    gate.write(stamp_inventory())
+    result = gate.run("-m", "regression", "--basb-record-baseline", "--basb-record-skip=surface")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--basb-record-skip: unknown part 'surface': use latency, golden" in result.stderr.str()

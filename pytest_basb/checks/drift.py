@@ -17,12 +17,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_basb.model.results import CheckResult, passed, skipped, violated
+from pytest_basb.model.results import CheckResult, passed, violated
 from pytest_basb.model.text import shorten
 
 Severity = Literal["breaking", "additive", "unclassified"]
@@ -75,7 +74,6 @@ _HANDLED = frozenset(
         *_UPPER_BOUNDS,
     }
 )
-LATENCY_FLOOR_MS = 50.0
 MAX_DIFF_LINES = 20
 
 
@@ -815,70 +813,7 @@ def golden_result(
     return passed(check, service, **evidence)
 
 
-# --- latency and flakiness ---------------------------------------------------------------------
-
-
-def p95(samples_ms: Sequence[float]) -> float:
-    """The 95th percentile by the nearest-rank method (for 5 samples: the slowest)."""
-    if not samples_ms:
-        raise ValueError("p95 of no samples")
-    ordered = sorted(samples_ms)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def baseline_budget_ms(baseline_p95_ms: float) -> float:
-    """How slow a call may get against its baseline: max(2 × p95, p95 + 50 ms)."""
-    return max(2 * baseline_p95_ms, baseline_p95_ms + LATENCY_FLOOR_MS)
-
-
-def latency_figures(samples_ms: Sequence[float]) -> dict[str, Any]:
-    ordered = sorted(samples_ms)
-    return {
-        "samples": len(ordered),
-        "p50_ms": round(ordered[(len(ordered) - 1) // 2], 1),
-        "p95_ms": round(p95(ordered), 1),
-        "max_ms": round(ordered[-1], 1),
-    }
-
-
-def latency_result(
-    service: str,
-    label: str,
-    batches_ms: Sequence[Sequence[float]],
-    *,
-    budget_ms: float | None,
-    baseline: Mapping[str, Any] | None,
-) -> CheckResult:
-    """regression.latency: p95 within the inventory budget and the baseline budget.
-
-    More than one batch means the first was over budget and a second was measured to confirm:
-    the fastest batch is judged, so one stall on a busy machine does not fail the gate.
-    """
-    check = "regression.latency"
-    figures = [latency_figures(batch) for batch in batches_ms]
-    best = min(figures, key=lambda f: float(f["p95_ms"]))
-    measured = float(best["p95_ms"])
-    evidence: dict[str, Any] = {"call": label, **best, "batches_p95_ms": [f["p95_ms"] for f in figures]}
-    limits: list[tuple[str, float]] = []
-    if budget_ms is not None:
-        limits.append((f"the inventory budget {budget_ms:g} ms", budget_ms))
-    baseline_p95 = baseline.get("p95_ms") if baseline else None
-    if isinstance(baseline_p95, int | float):
-        evidence["baseline_p95_ms"] = baseline_p95
-        limit = round(baseline_budget_ms(float(baseline_p95)), 1)
-        limits.append((f"max(2 × baseline p95 {baseline_p95:g} ms, baseline + 50 ms) = {limit:g} ms", limit))
-    if not limits:
-        return skipped(
-            check, service, f"{label}: no latency budget in the inventory and no baseline figure; record a baseline"
-        )
-    over = [text for text, limit in limits if measured > limit]
-    runs = f"p95 {measured:g} ms over {best['samples']} calls"
-    if len(figures) > 1:
-        shown = ", ".join(f"{float(f['p95_ms']):g}" for f in figures)
-        runs += f" (batches: {shown} ms)"
-    if over:
-        return violated(check, service, f"{label}: {runs}, over {' and '.join(over)}", evidence=evidence)
-    return passed(check, service, **evidence)
+# --- flakiness (latency: `checks/latency.py`) --------------------------------------------------
 
 
 def flaky_result(service: str, label: str, outcomes: Sequence[tuple[bool, str | None]]) -> CheckResult:

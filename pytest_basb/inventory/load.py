@@ -59,9 +59,14 @@ class Expectations:
 
 @dataclass(frozen=True)
 class LatencyBudget:
-    """`latency: {p95_ms: N}`: regression.latency fails when the p95 of the repeated calls is above."""
+    """`latency: {p95_ms, tolerance}`: regression.latency's limits for a service or one call.
 
-    p95_ms: float
+    `p95_ms`: an absolute budget; `tolerance`: how many times its baseline figure a call may take
+    (default 2), to loosen the baseline's limit for a service whose timing varies.
+    """
+
+    p95_ms: float | None = None
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,11 @@ class ServiceConfig:
     latency: LatencyBudget | None = None  # regression.latency budget of every smoke call
 
     def latency_budget_ms(self, call: SmokeCall) -> float | None:
-        budget = call.latency or self.latency
-        return budget.p95_ms if budget is not None else None
+        return next((b.p95_ms for b in (call.latency, self.latency) if b and b.p95_ms is not None), None)
+
+    def latency_tolerance(self, call: SmokeCall) -> float | None:
+        """The call's tolerance, else the service's (each key of `latency:` falls back on its own)."""
+        return next((b.tolerance for b in (call.latency, self.latency) if b and b.tolerance is not None), None)
 
 
 @dataclass(frozen=True)
@@ -452,4 +460,10 @@ def _smoke_call(path: Path, key: str, entry: Mapping[str, Any]) -> SmokeCall:
 
 def _latency(raw: Mapping[str, Any]) -> LatencyBudget | None:
     latency = raw.get("latency")
-    return LatencyBudget(p95_ms=float(latency["p95_ms"])) if latency else None
+    if not latency:
+        return None
+    p95_ms, tolerance = latency.get("p95_ms"), latency.get("tolerance")
+    return LatencyBudget(
+        p95_ms=float(p95_ms) if p95_ms is not None else None,
+        tolerance=float(tolerance) if tolerance is not None else None,
+    )

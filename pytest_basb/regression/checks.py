@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_basb.checks import drift, smoke
+from pytest_basb.checks import drift, latency, smoke, volatile
 from pytest_basb.model.results import CheckResult, passed, skipped, violated
 from pytest_basb.regression.baseline import (
     DEFAULT_DIR,
@@ -163,14 +163,14 @@ class Regression:
             self.more(declared, cache[key])
         return cache[key]
 
-    def more(self, declared: DeclaredCall, runs: CallRuns) -> None:
-        """One more batch of N timed calls, judged as smoke.call judges one."""
+    def more(self, declared: DeclaredCall, runs: CallRuns, *, calls: int | None = None) -> None:
+        """One more batch of N (or `calls`) timed calls, judged as smoke.call judges one."""
         call = declared.call
         assert call.tool is not None
         session = self.service.session
         output_schema = next((t.get("outputSchema") for t in session.tools() if t.get("name") == call.tool), None)
         batch: list[float] = []
-        for _ in range(self.options.repeat):
+        for _ in range(calls or self.options.repeat):
             started = time.perf_counter()
             outcome = session.call_tool(call.tool, dict(call.arguments))
             elapsed = time.perf_counter() - started
@@ -189,32 +189,51 @@ class Regression:
             structured_content=first.structured_content,
             text=first.text or (first.error_message or ""),
         )
+        if self.record and "golden" in self.options.record_skip:
+            return skipped(check, self.service.id, f"{call.key}: not recorded (--basb-record-skip=golden)")
         if self.record:
-            kept = dict(actual)
-            if "structured_content" in kept:
-                kept["structured_content"] = drift.drop_pointers(kept["structured_content"], call.ignore)
-            kept.update({"arguments": dict(call.arguments), "ignore": list(call.ignore)})
-
-            def change(data: dict[str, Any]) -> None:
-                data.setdefault("golden", {})[call.key] = kept
-
-            self.write(change)
-            return passed(check, self.service.id, recorded=True, call=call.key)
+            return self.record_golden(declared, actual)
         data = self.baseline()
         if data is None:
             return skipped(check, self.service.id, NO_BASELINE)
         recorded = (data.get("golden") or {}).get(call.key)
-        result = drift.golden_result(self.service.id, call.key, recorded, actual, ignore=call.ignore)
+        ignore = list(dict.fromkeys([*call.ignore, *((recorded or {}).get("ignore") or [])]))
+        result = drift.golden_result(self.service.id, call.key, recorded, actual, ignore=ignore)
         if recorded is None:
             return violated(check, self.service.id, f"{result.message}: {self.command()}", evidence=result.evidence)
         return result
 
+    def record_golden(self, declared: DeclaredCall, actual: dict[str, Any]) -> CheckResult:
+        """Record the result with the inventory's `ignore:` and the volatile parts a second call shows."""
+        call = declared.call
+        assert call.tool is not None
+        kept = dict(actual)
+        found: dict[str, str] = {}
+        if "structured_content" in kept:
+            again = self.service.session.call_tool(call.tool, dict(call.arguments)).structured_content
+            pointers = volatile.volatile_pointers(kept["structured_content"], again)
+            found = {p: why for p, why in pointers.items() if p not in call.ignore}
+        ignore = [*call.ignore, *sorted(found)]
+        if "structured_content" in kept:
+            kept["structured_content"] = drift.drop_pointers(kept["structured_content"], ignore)
+        kept.update({"arguments": dict(call.arguments), "ignore": ignore})
+        if found:
+            kept["volatile"] = found  # why each pointer was added, for the reviewer of the baseline
+
+        def change(data: dict[str, Any]) -> None:
+            data.setdefault("golden", {})[call.key] = kept
+
+        self.write(change)
+        return passed("regression.golden", self.service.id, recorded=True, call=call.key, ignored=found)
+
     def check_latency(self, declared: DeclaredCall) -> CheckResult:
         check, call = "regression.latency", declared.call
         runs = self.runs(declared)
+        if self.record and "latency" in self.options.record_skip:
+            return skipped(check, self.service.id, f"{call.key}: not recorded (--basb-record-skip=latency)")
         if self.record:
             figures = {
-                **drift.latency_figures(runs.batches_ms[0]),
+                **latency.figures(runs.batches_ms[0]),
                 "transport": self.service.config.transport,
                 "protocol_version": self.service.session.handshake().protocol_version,
             }
@@ -227,14 +246,19 @@ class Regression:
         data = self.baseline()
         if data is None:
             return skipped(check, self.service.id, NO_BASELINE)
-        recorded = (data.get("latency") or {}).get(call.key)
-        budget = self.service.config.latency_budget_ms(call)
-        result = drift.latency_result(self.service.id, call.key, runs.batches_ms, budget_ms=budget, baseline=recorded)
-        if result.outcome == "fail" and len(runs.batches_ms) == 1:
-            self.more(declared, runs)  # confirm on a second batch before failing the gate
-            result = drift.latency_result(
-                self.service.id, call.key, runs.batches_ms, budget_ms=budget, baseline=recorded
+        config, recorded = self.service.config, (data.get("latency") or {}).get(call.key)
+
+        def judged() -> CheckResult:
+            budget, tolerance = config.latency_budget_ms(call), config.latency_tolerance(call)
+            return latency.judge(
+                self.service.id, call.key, runs.batches_ms, budget_ms=budget, tolerance=tolerance, baseline=recorded
             )
+
+        result = judged()
+        if result.outcome == "fail" and len(runs.batches_ms) == 1:
+            # Re-measure before failing the gate, with enough calls for a p95.
+            self.more(declared, runs, calls=max(self.options.repeat, latency.MIN_P95_SAMPLES))
+            result = judged()
         return result
 
     def check_flaky(self, declared: DeclaredCall) -> CheckResult:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 from pytest_basb.targets import TARGETS
 
 LOG_POLICIES = ("auto", "always", "never")
+RECORD_PARTS = ("latency", "golden")  # what --basb-record-skip may leave as recorded before
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -67,6 +68,13 @@ def add_options(parser: pytest.Parser) -> None:
         dest="basb_record_baseline",
         action="store_true",
         help="Regression checks record what they see as the new baseline (and pass) instead of comparing",
+    )
+    group.addoption(
+        "--basb-record-skip",
+        dest="basb_record_skip",
+        metavar="PARTS",
+        help="With --basb-record-baseline: parts to leave as recorded before, comma-separated "
+        f"({', '.join(RECORD_PARTS)}); e.g. latency, when this machine is busier than the one that recorded",
     )
     group.addoption(
         "--basb-repeat",
@@ -132,6 +140,7 @@ def read_options(config: pytest.Config) -> Options:
     repeat = config.getoption("basb_repeat")
     if repeat < 1:
         raise pytest.UsageError("--basb-repeat: must be at least 1")
+    record_skip = _record_skip(config.getoption("basb_record_skip"))
     shard = None
     if config.getoption("basb_shard"):
         from pytest_basb.inventory.sharding import parse_shard
@@ -152,12 +161,21 @@ def read_options(config: pytest.Config) -> Options:
         target=config.getoption("basb_target") or config.getini("basb_target") or "local",
         baseline_dir=path_option(config, "basb_baseline_dir", None),
         record_baseline=bool(config.getoption("basb_record_baseline")),
+        record_skip=record_skip,
         repeat=repeat,
         ci_status=_ci_status(config.getoption("basb_ci_status")),
         pushgateway=config.getoption("basb_pushgateway") or config.getini("basb_pushgateway") or None,
         shard=shard,
         log=log,
     )
+
+
+def _record_skip(value: str | None) -> frozenset[str]:
+    parts = frozenset(p.strip() for p in (value or "").split(",") if p.strip())
+    unknown = sorted(parts - set(RECORD_PARTS))
+    if unknown:
+        raise pytest.UsageError(f"--basb-record-skip: unknown part {unknown[0]!r}: use {', '.join(RECORD_PARTS)}")
+    return parts
 
 
 def path_option(config: pytest.Config, name: str, default: str | None) -> Path | None:

@@ -37,6 +37,7 @@ class Options:
     target: str
     baseline_dir: Path | None = None  # None: `baselines/` beside the inventory
     record_baseline: bool = False
+    record_skip: frozenset[str] = frozenset()  # --basb-record-skip: baseline parts kept as they were
     repeat: int = 5
     ci_status: CiStatus | None = None  # --basb-ci-status, read and checked at configure time
     pushgateway: str | None = None  # --basb-pushgateway URL

@@ -16,15 +16,19 @@ Surface and behaviour variants, for the regression self-tests (each changes one 
     --changed-result                    echo reports the length of the text plus one
     --delay-ms N                        echo sleeps N ms before answering
     --flaky                             every second echo call fails (isError)
+    --stamp-tool                        offer `stamp`, whose result carries a UUID, the time and a counter
+    --big-resource MB                   offer resource note://big, MB megabytes of text
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import hmac
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -59,6 +63,8 @@ class Variant:
     changed_result: bool = False
     delay_ms: int = 0
     flaky: bool = False
+    stamp_tool: bool = False
+    big_resource_mb: float = 0
 
 
 ECHO_DESCRIPTION = "Echo the text back with its length."
@@ -106,6 +112,29 @@ def build_server(name: str, variant: Variant | None = None) -> MCPServer:
     def fail_always() -> str:
         """Always fails: the result has isError=true."""
         raise ToolError("fail_always failed on purpose")
+
+    if variant.stamp_tool:
+
+        @app.tool()
+        def stamp(text: str) -> dict[str, object]:
+            """Stamp the text: a request id, the time, a call counter and a fixed release date."""
+            calls["stamp"] = calls.get("stamp", 0) + 1
+            now = datetime.datetime.now(datetime.UTC)
+            return {
+                "text": text,
+                "request_id": str(uuid.uuid4()),
+                "at": now.isoformat(),
+                "calls": calls["stamp"],
+                "release": "2026-01-15",
+            }
+
+    if variant.big_resource_mb:
+        size = int(variant.big_resource_mb * 1024 * 1024)
+
+        @app.resource("note://big", mime_type="text/plain")
+        def big() -> str:
+            """A large note."""
+            return ("All notes lead to the vault. " * (size // 29 + 1))[:size]
 
     @app.resource("note://welcome", mime_type="text/plain")
     def welcome() -> str:
@@ -166,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed-result", action="store_true")
     parser.add_argument("--delay-ms", type=int, default=0, metavar="N")
     parser.add_argument("--flaky", action="store_true")
+    parser.add_argument("--stamp-tool", action="store_true")
+    parser.add_argument("--big-resource", type=float, default=0, metavar="MB")
     args = parser.parse_args(argv)
 
     variant = Variant(
@@ -176,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         changed_result=args.changed_result,
         delay_ms=args.delay_ms,
         flaky=args.flaky,
+        stamp_tool=args.stamp_tool,
+        big_resource_mb=args.big_resource,
     )
     app = build_server(args.name, variant)
     if args.http is None and args.sse is None:
