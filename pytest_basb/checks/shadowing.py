@@ -95,10 +95,16 @@ def _lookalikes(own: Mapping[str, Mapping[str, Any]], other: str, their_names: s
     theirs_by_look = {skeleton(n): n for n in their_names}
     for name in sorted(own):
         twin = theirs_by_look.get(skeleton(name))
-        if twin is not None and twin != name:
+        # The impostor is the name with the look-alike characters; the plain one it copies is not.
+        if twin is not None and twin != name and 0 < _oddness(name) >= _oddness(twin):
             detail = f"looks like {other}'s tool {visible(twin)!r} ({_difference(name, twin)})"
             findings.append(Finding("lookalike_name", "MCP03", f"tool {visible(name)}", visible(name), detail))
     return findings
+
+
+def _oddness(name: str) -> int:
+    """How many characters of `name` are not plain ASCII or stand in for another (0 for `read_file`)."""
+    return sum(1 for c in name if not c.isascii() or c.translate(_CONFUSABLE) != c)
 
 
 def _difference(name: str, twin: str) -> str:

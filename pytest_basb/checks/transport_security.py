@@ -317,13 +317,12 @@ def session_ids(
     check = "security.session_ids"
     if (skip := not_http(check, service, transport)) is not None:
         return skip
-    if transport == "sse":
-        return skipped(check, service, "SSE transport (2024-11-05): sessions are a query parameter, not Mcp-Session-Id")
     if setup_error is not None:
         return CheckResult(id=check, service=service, outcome="error", message=setup_error)
     given = [i for i in ids if i]
     if not given:
-        return skipped(check, service, "the server sets no Mcp-Session-Id (stateless): nothing to guess")
+        header = "session_id in its SSE endpoint" if transport == "sse" else "Mcp-Session-Id"
+        return skipped(check, service, f"the server sets no {header} (stateless): nothing to guess")
     problems = []
     for sid in given:
         bad = sorted({f"U+{ord(c):04X}" for c in sid if not 0x21 <= ord(c) <= 0x7E})
@@ -344,7 +343,10 @@ def session_ids(
     if unknown is not None:
         if unknown.error is not None:
             problems.append(f"{unknown.sent}: no answer ({unknown.error})")
-        elif unknown.status != 404:
+        elif transport == "sse" and unknown.status is not None and unknown.status < 400:
+            # 2024-11-05 names no status; accepting it means another client's session may get it.
+            problems.append(f"{unknown.sent} got HTTP {unknown.status}: accepted, not refused (expected 404 or 400)")
+        elif transport != "sse" and unknown.status != 404:
             problems.append(f"{unknown.sent} got HTTP {unknown.status}, expected 404")
     shown = [s[:8] + "…" for s in given]
     if problems:

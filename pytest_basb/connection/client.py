@@ -28,11 +28,11 @@ import httpx2
 import mcp_types
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import Client
-from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
+from pytest_basb.connection import event_limit
 from pytest_basb.connection.auth_explain import RejectionWatch, explained
 from pytest_basb.connection.http_pools import LentPools, OriginPools
 from pytest_basb.connection.speculation import Speculation
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MAX_REPLY_BYTES = 8 * 1024 * 1024  # larger replies are refused: a smoke check never needs them
+# The HTTP transports' limit on one SSE event (the SDK's is 1 MiB): a little above the reply limit,
+# so the gate's own refusal ("reply of N bytes refused") decides, and memory stays bounded.
+SSE_EVENT_LIMIT = MAX_REPLY_BYTES + 1024 * 1024
 TRANSCRIPT_LIMIT = 200  # messages kept per session for failure attachments
 PREFETCH_CONCURRENCY = 32  # connections opening at once (stdio servers are processes: bounded)
 LISTINGS = {"tools/list": "tools", "resources/list": "resources", "prompts/list": "prompts"}
@@ -332,8 +335,12 @@ class Connection:
             return self._stdio()
         assert endpoint.url is not None
         if endpoint.transport == "sse":
-            return sse_client(
-                endpoint.url, headers=dict(endpoint.headers), timeout=self.timeout_s, auth=self._auth_watch
+            return event_limit.sse_client(
+                endpoint.url,
+                max_event_size=SSE_EVENT_LIMIT,
+                headers=dict(endpoint.headers),
+                timeout=self.timeout_s,
+                auth=self._auth_watch,
             )
         return _streamable_http(endpoint.url, dict(endpoint.headers), self._runtime.http_pools(), self._auth_watch)
 
@@ -564,8 +571,9 @@ def _block_signals_in_this_thread() -> None:
 def _parse_line(line: bytes) -> SessionMessage | Exception:
     try:
         return SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
-    except ValueError as exc:
-        return exc
+    except ValueError:
+        # The line itself says what printed it; the parser's complaint does not.
+        return ValueError(repr(line[:_MESSAGE_LIMIT].decode("utf-8", "replace")))
 
 
 def _oversized_reply(size: int, head: bytes) -> SessionMessage | Exception:
@@ -595,7 +603,7 @@ async def _streamable_http(
         transport=LentPools(pools),
         trust_env=False,
     )
-    async with http, streamable_http_client(url, http_client=http) as streams:
+    async with http, streamable_http_client(url, http_client=http, max_sse_event_size=SSE_EVENT_LIMIT) as streams:
         yield streams
 
 

@@ -313,3 +313,83 @@ def tls_error(url: str, *, timeout: float) -> str | None:
         return str(exc)[:200] or type(exc).__name__
     except httpx.HTTPError:
         return None  # the TLS handshake succeeded; what came after does not matter here
+
+
+# -- SSE (2024-11-05): the session id is a query parameter of the message endpoint ---------------
+
+_SSE_SESSION_PARAMS = ("session_id", "sessionId")  # the Python SDK's, the TypeScript SDK's
+
+
+def sse_session_probes(
+    url: str, headers: Mapping[str, str], *, timeout: float
+) -> tuple[list[str | None], HttpReply | None, str | None]:
+    """Two SSE sessions' ids, and the answer to a ping posted with an id no session has.
+
+    Both streams stay open while the ping is posted: a server that routes an unknown id to an
+    open session (another client's) answers 202 instead of refusing it.
+    """
+    import contextlib
+
+    import httpx
+
+    ids: list[str | None] = []
+    endpoints: list[str] = []
+    try:
+        with contextlib.ExitStack() as streams:
+            for _ in range(2):
+                response = streams.enter_context(
+                    client().stream("GET", url, headers={"accept": "text/event-stream", **headers}, timeout=timeout)
+                )
+                if response.status_code >= 300:
+                    return ids, None, f"could not open an SSE stream: HTTP {response.status_code}"
+                endpoint = _endpoint_event(response)
+                if endpoint is None:
+                    return ids, None, "the SSE stream sent no `endpoint` event"
+                target, param, session_id = _session_of(url, endpoint)
+                endpoints.append(target)
+                ids.append(session_id)
+            if not any(ids):
+                return ids, None, None
+            made_up = secrets.token_hex(16)  # a well-formed id (the Python SDK's are UUID hex) no session has
+            sent = f"POST {_path(endpoints[0])} ping with an unknown {param}"
+            body = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+            extra = {"content-type": "application/json"}
+            unknown = send(
+                "POST",
+                endpoints[0],
+                sent=sent,
+                headers={**headers, **extra},
+                timeout=timeout,
+                body=body,
+                params={param: made_up},
+            )
+            return ids, unknown, None
+    except httpx.HTTPError as exc:
+        return ids, None, f"SSE probe failed: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _endpoint_event(response: httpx.Response) -> str | None:
+    """The data of the first `endpoint` event (the URL to post messages to)."""
+    event = ""
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            event = line.partition(":")[2].strip()
+        elif line.startswith("data:") and event == "endpoint":
+            return line.partition(":")[2].strip()
+        elif not line:
+            event = ""
+    return None
+
+
+def _session_of(url: str, endpoint: str) -> tuple[str, str, str | None]:
+    """(message URL without the session parameter, the parameter's name, the session id)."""
+    from urllib.parse import parse_qsl, urlencode, urljoin, urlunsplit
+
+    absolute = urlsplit(urljoin(url, endpoint))
+    query = parse_qsl(absolute.query, keep_blank_values=True)
+    found = next(((k, v) for k, v in query if k in _SSE_SESSION_PARAMS), None)
+    rest = urlencode([(k, v) for k, v in query if k not in _SSE_SESSION_PARAMS])
+    target = urlunsplit((absolute.scheme, absolute.netloc, absolute.path, rest, ""))
+    if found is None:
+        return target, _SSE_SESSION_PARAMS[0], None
+    return target, found[0], found[1]

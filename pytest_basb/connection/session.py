@@ -54,9 +54,15 @@ class ServiceSession:
     # -- connection -------------------------------------------------------------------------
 
     def handshake(self) -> Handshake:
-        """Connect if not yet connected (a prefetch usually did); a failure is remembered."""
-        self._check_broken()
+        """Connect if not yet connected (a prefetch usually did); a failure is remembered.
+
+        A handshake that succeeded stays readable after a later request broke the session: what
+        the server declared (capabilities, version) is still known, so a check of a capability
+        it does not declare skips instead of being blocked.
+        """
         connection = self._connection
+        if connection.handshake is None:
+            self._check_broken()
         if not connection.started:
             self._runtime.open_all([connection], prefetch=False)
         if connection.failure is not None:
@@ -115,6 +121,7 @@ class ServiceSession:
 
         self.handshake()
         if method not in self._listings:
+            self._check_broken()
             try:
                 self._listings[method] = self._connection.run(method, client.list_all, method)
             except ServiceError as exc:
@@ -126,6 +133,7 @@ class ServiceSession:
 
     def _run(self, what: str, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
         self.handshake()
+        self._check_broken()
         sent_ahead = self._connection.take_speculated(speculation_key(self.current_check, operation.__name__, args))
         if sent_ahead is not None:
             answer, self.last_duration_s = sent_ahead

@@ -25,6 +25,9 @@ from pytest_basb.targets.reaper import ProcessRegistry, kill_group
 
 _CHUNK = 256 * 1024
 _HEAD = 512  # bytes kept of an oversized line: enough to find its JSON-RPC id
+# A Python server's stdout is block-buffered into a pipe: a stray print() would stay unseen until
+# exit. Unbuffered, as under a process manager's logs, it shows while the gate still reads.
+UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
 _INHERITED = ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR")
 
 
@@ -55,7 +58,7 @@ class StdioProcess:
         registry: ProcessRegistry | None,
     ) -> StdioProcess:
         # Like the SDK: a small safe environment plus what the inventory declares, never all of ours.
-        base = {key: os.environ[key] for key in _INHERITED if key in os.environ}
+        base = {key: os.environ[key] for key in _INHERITED if key in os.environ} | UNBUFFERED
         process = await anyio.open_process(
             list(argv),
             stdin=subprocess.PIPE,

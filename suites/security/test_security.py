@@ -120,6 +120,8 @@ def test_session_ids(basb_service: ServiceUnderTest) -> None:
     unknown, setup_error = None, None
     if transport == "streamable-http":
         ids, unknown, setup_error = probes.session_id_probes(url, headers, timeout=timeout)
+    elif transport == "sse":
+        ids, unknown, setup_error = probes.sse_session_probes(url, headers, timeout=timeout)
     basb_service.judge(
         transport_security.session_ids(basb_service.id, transport, ids=ids, unknown=unknown, setup_error=setup_error)
     )

@@ -18,6 +18,8 @@ Surface and behaviour variants, for the regression self-tests (each changes one 
     --flaky                             every second echo call fails (isError)
     --stamp-tool                        offer `stamp`, whose result carries a UUID, the time and a counter
     --big-resource MB                   offer resource note://big, MB megabytes of text
+    --no-prompts                        declare no prompts capability
+    --print-at-start                    print() a line to stdout before serving (a stdio hygiene fault)
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Variant:
     flaky: bool = False
     stamp_tool: bool = False
     big_resource_mb: float = 0
+    no_prompts: bool = False
 
 
 ECHO_DESCRIPTION = "Echo the text back with its length."
@@ -141,10 +144,12 @@ def build_server(name: str, variant: Variant | None = None) -> MCPServer:
         """A short welcome note."""
         return "Welcome to the BASB test kit."
 
-    @app.prompt()
-    def summarize(topic: str) -> str:
-        """Ask for a summary of a topic."""
-        return f"Summarize what the vault knows about {topic}."
+    if not variant.no_prompts:
+
+        @app.prompt()
+        def summarize(topic: str) -> str:
+            """Ask for a summary of a topic."""
+            return f"Summarize what the vault knows about {topic}."
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -197,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flaky", action="store_true")
     parser.add_argument("--stamp-tool", action="store_true")
     parser.add_argument("--big-resource", type=float, default=0, metavar="MB")
+    parser.add_argument("--no-prompts", action="store_true")
+    parser.add_argument("--print-at-start", action="store_true")
     args = parser.parse_args(argv)
 
     variant = Variant(
@@ -209,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         flaky=args.flaky,
         stamp_tool=args.stamp_tool,
         big_resource_mb=args.big_resource,
+        no_prompts=args.no_prompts,
     )
+    if args.print_at_start:
+        print("good_server: starting up")  # block-buffered into a pipe unless PYTHONUNBUFFERED is set
     app = build_server(args.name, variant)
     if args.http is None and args.sse is None:
         if args.require_token:
