@@ -145,12 +145,13 @@ def test_checks_that_do_not_apply_skip_with_the_reason(gate: Gate, tmp_path: Pat
         **COMPLIANT,
         "auth_required": "skip",
         "token_in_query": "skip",
-        "auth_metadata": "warn",
+        "auth_metadata": "skip",
     }
     out = result.stdout.str()
     assert "security.origin [local]: stdio service: no HTTP endpoint to probe" in out
     assert "security.auth_required [open]: no credentials declared" in out
     assert "security.tls [open]: loopback only" in out
+    assert "security.auth_metadata [open]: a loopback service that declares no credentials" in out
     assert "security.token_in_query [open]: no bearer token declared" in out
     raw = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
     poisoning = next(r for r in raw if r["name"] == "test_poisoning[local]")
@@ -186,9 +187,8 @@ def test_server_everything_findings(gate: Gate, monkeypatch: pytest.MonkeyPatch)
     gate.write(inventory({"everything": everything}))
     gate.run("-m", "security", "-p", "no:randomly")
     table = outcomes(gate)["everything"]
-    # No credentials declared: the auth checks do not apply, and an open service is a warning.
-    assert table["auth_required"] == table["token_in_query"] == "skip"
-    assert table["auth_metadata"] == "warn"
+    # No credentials declared on loopback: the auth checks do not apply.
+    assert table["auth_required"] == table["token_in_query"] == table["auth_metadata"] == "skip"
     # It answers a foreign Origin (the spec's MUST is 403), and `*` CORS on an unauthenticated endpoint.
     assert table["origin"] == "fail"
     assert table["cors"] == "warn"
