@@ -469,3 +469,19 @@ def test_auth_explanation() -> None:
     assert rejected.startswith("HTTP 401 from https://x/mcp: the token was rejected")
     assert 'WWW-Authenticate: Bearer error="invalid_token"' in rejected
     assert "none was sent" in Rejection(401, "https://x/mcp", None, had_credentials=False).explain()
+
+
+def test_sse_session_ids() -> None:
+    ids = ["f82b718146a64988ae7e2aa3a24d57ba", "8bf89c50179f4626aa700160a29070a0"]
+    sent = "POST /messages/ ping with an unknown session_id"
+    refused = transport_security.session_ids("s", "sse", ids=ids, unknown=HttpReply(sent=sent, status=404))
+    assert refused.outcome == "pass"
+    assert (
+        transport_security.session_ids("s", "sse", ids=ids, unknown=HttpReply(sent=sent, status=400)).outcome == "pass"
+    )
+    accepted = transport_security.session_ids("s", "sse", ids=ids, unknown=HttpReply(sent=sent, status=202))
+    assert accepted.outcome == "fail"
+    assert "accepted, not refused" in (accepted.message or "")
+    hanging = transport_security.session_ids("s", "sse", ids=ids, unknown=HttpReply(sent=sent, error="ReadTimeout"))
+    assert hanging.outcome == "warn"
+    assert "left unanswered" in (hanging.message or "")

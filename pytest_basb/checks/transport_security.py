@@ -340,8 +340,12 @@ def session_ids(
         elif len(a) >= _MIN_SESSION_ID and same > max(len(a), len(b)) // 2:
             problems.append(f"two sessions' ids share {same} of {len(a)} characters in place: predictable")
     replies = [unknown] if unknown is not None else []
+    unanswered = None
     if unknown is not None:
-        if unknown.error is not None:
+        if unknown.error is not None and transport == "sse":
+            # Neither delivered nor refused: the request is left hanging (a held connection, not a hijack).
+            unanswered = f"{unknown.sent}: left unanswered ({unknown.error}), neither refused nor accepted"
+        elif unknown.error is not None:
             problems.append(f"{unknown.sent}: no answer ({unknown.error})")
         elif transport == "sse" and unknown.status is not None and unknown.status < 400:
             # 2024-11-05 names no status; accepting it means another client's session may get it.
@@ -350,7 +354,10 @@ def session_ids(
             problems.append(f"{unknown.sent} got HTTP {unknown.status}, expected 404")
     shown = [s[:8] + "…" for s in given]
     if problems:
-        return _fail(check, service, "MCP07", "; ".join(dict.fromkeys(problems)), replies, ids=shown)
+        found = [*problems, *([unanswered] if unanswered else [])]
+        return _fail(check, service, "MCP07", "; ".join(dict.fromkeys(found)), replies, ids=shown)
+    if unanswered:
+        return _violation(check, service, "MCP07", unanswered, replies, "warn", ids=shown)
     return _pass(check, service, replies, ids=shown, length=len(given[0]))
 
 

@@ -318,6 +318,7 @@ def tls_error(url: str, *, timeout: float) -> str | None:
 # -- SSE (2024-11-05): the session id is a query parameter of the message endpoint ---------------
 
 _SSE_SESSION_PARAMS = ("session_id", "sessionId")  # the Python SDK's, the TypeScript SDK's
+_SSE_POST_DEADLINE_S = 5.0  # a message endpoint answers at once (202, or 4xx); the reply comes on the stream
 
 
 def sse_session_probes(
@@ -359,7 +360,7 @@ def sse_session_probes(
                 endpoints[0],
                 sent=sent,
                 headers={**headers, **extra},
-                timeout=timeout,
+                timeout=min(timeout, _SSE_POST_DEADLINE_S),
                 body=body,
                 params={param: made_up},
             )
