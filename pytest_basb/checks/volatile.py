@@ -7,6 +7,7 @@ baseline's `ignore:` for that call, where a reviewer sees them.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -18,6 +19,22 @@ _DATE = re.compile(
 )
 _TIME_KEY = re.compile(r"(?:time|date|_at$|At$|^ts$|timestamp|created|updated|modified|expires)", re.IGNORECASE)
 _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01 in seconds
+
+
+def json_text(text: Any) -> Any:
+    """A text result that is a JSON object or array (older servers put their data there), else None."""
+    if not isinstance(text, str) or not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def json_texts(recorded: Any, actual: Any) -> tuple[Any, Any] | None:
+    """Both texts parsed as JSON, or None when either is not JSON."""
+    before, after = json_text(recorded), json_text(actual)
+    return None if before is None or after is None else (before, after)
 
 
 def looks_volatile(value: Any, key: str = "") -> str | None:

@@ -209,9 +209,12 @@ class Regression:
         assert call.tool is not None
         kept = dict(actual)
         found: dict[str, str] = {}
-        if "structured_content" in kept:
-            again = self.service.session.call_tool(call.tool, dict(call.arguments)).structured_content
-            pointers = volatile.volatile_pointers(kept["structured_content"], again)
+        # The data to look into: structuredContent, or a text result that is JSON (older servers).
+        data = kept["structured_content"] if "structured_content" in kept else volatile.json_text(kept.get("text"))
+        if data is not None:
+            again = self.service.session.call_tool(call.tool, dict(call.arguments))
+            second = again.structured_content if "structured_content" in kept else volatile.json_text(again.text)
+            pointers = volatile.volatile_pointers(data, second)
             found = {p: why for p, why in pointers.items() if p not in call.ignore}
         ignore = [*call.ignore, *sorted(found)]
         if "structured_content" in kept:
