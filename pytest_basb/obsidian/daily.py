@@ -50,7 +50,8 @@ from pytest_basb.report.gate import (
 )
 from pytest_basb.report.gate_files import STATUS_ICON, inline_code
 
-DEFAULT_LOG_DIR = "agent-workspaces/DevOps/deply-notes"  # "deply": the DevOps stage's own folder name, kept as teams have it
+# "deply" is the DevOps stage's own folder name: kept as teams have it
+DEFAULT_LOG_DIR = "agent-workspaces/DevOps/deply-notes"
 TAGS = ("devops", "basb")
 MAX_LISTED = 30  # failures/warnings listed per run; the rest are in gate.md
 
