@@ -269,4 +269,5 @@ def test_restore_gives_ordinary_modes_only(vault: Path, tmp_path: Path) -> None:
     restored = tmp_path / "restored"
     assert cli("restore", str(archive), "--into", str(restored)).returncode == 0
     assert (restored / "2 Areas" / "run.sh").stat().st_mode & 0o7777 == 0o755
-    assert (restored / "2 Areas" / "Home.md").stat().st_mode & 0o7777 == (vault / "2 Areas" / "Home.md").stat().st_mode & 0o755
+    note_mode = (vault / "2 Areas" / "Home.md").stat().st_mode
+    assert (restored / "2 Areas" / "Home.md").stat().st_mode & 0o7777 == note_mode & 0o755
