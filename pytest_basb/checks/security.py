@@ -1,4 +1,4 @@
-"""Security content checks: tool poisoning and secrets (shadowing: `shadowing`).
+"""Security content checks: tool poisoning and secrets (README, "Security suite"; shadowing: `shadowing`).
 
 Pure functions from listings (plain dicts, camelCase keys as the client returns them) to
 `CheckResult`. Every finding carries its OWASP MCP Top 10 id; the evidence lists them all under

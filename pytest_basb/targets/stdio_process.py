@@ -4,13 +4,12 @@ The SDK's stdio transport assembles each stdout line in full before anything can
 line costs seconds of CPU, quadratically) and waits 2 s + 2 s before it kills a server. The gate
 needs neither: lines over the limit are counted and dropped as they arrive, and a server is given
 a short grace after stdin closes, then its whole process group is killed. No `mcp` import here;
-`client.py` turns lines into JSON-RPC messages.
+`connection/wire.py` turns lines into JSON-RPC messages.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -21,14 +20,11 @@ from typing import IO
 import anyio
 from anyio.abc import Process
 
+from pytest_basb.targets.process_env import launch_environment
 from pytest_basb.targets.reaper import ProcessRegistry, kill_group
 
 _CHUNK = 256 * 1024
 _HEAD = 512  # bytes kept of an oversized line: enough to find its JSON-RPC id
-# A Python server's stdout is block-buffered into a pipe: a stray print() would stay unseen until
-# exit. Unbuffered, as under a process manager's logs, it shows while the gate still reads.
-UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
-_INHERITED = ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR")
 
 
 @dataclass(frozen=True)
@@ -57,15 +53,13 @@ class StdioProcess:
         stderr: IO[str],
         registry: ProcessRegistry | None,
     ) -> StdioProcess:
-        # Like the SDK: a small safe environment plus what the inventory declares, never all of ours.
-        base = {key: os.environ[key] for key in _INHERITED if key in os.environ} | UNBUFFERED
         process = await anyio.open_process(
             list(argv),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
             cwd=cwd,
-            env={**base, **env},
+            env=launch_environment(env),
             start_new_session=True,
         )
         if registry is not None:
