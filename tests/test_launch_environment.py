@@ -52,3 +52,4 @@ def test_a_launched_server_sees_only_the_base_and_its_declared_environment(
     assert environment["PATH"] == os.environ["PATH"]
     assert "OTHER_SERVICE_TOKEN" not in environment
     assert "SELFTEST_GIVEN" not in environment  # read by the gate for ${VAR}, not handed on
+    assert environment["PYTHONUNBUFFERED"] == "1"  # a stray print() shows while the gate reads

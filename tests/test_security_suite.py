@@ -74,6 +74,7 @@ def http_service(name: str, args: list[str], *, host: str = "127.0.0.1") -> dict
         "transport": "streamable-http",
         "url": f"http://{host}:{port}/mcp",
         "launch": [*launch, "--token-env", "KIT_TOKEN", *args],
+        "env": {"KIT_TOKEN": "${KIT_TOKEN}"},  # a launched server sees only what the inventory gives it
         "headers": {"Authorization": "Bearer ${KIT_TOKEN}"},
     }
 
@@ -174,15 +175,15 @@ def test_a_rejected_token_is_explained_in_every_suite(gate: Gate, monkeypatch: p
 
 
 @pytest.mark.skipif(not NODE_EVERYTHING.exists(), reason="npm ci --prefix tests/servers/node first")
-def test_server_everything_findings(gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_everything_findings(gate: Gate) -> None:
     """The TypeScript reference server over streamable HTTP: what the suite reports, and why it is right."""
     port = free_port()
-    monkeypatch.setenv("PORT", str(port))
     entry = Path(NODE_EVERYTHING) / "dist" / "index.js"
     everything = {
         "transport": "streamable-http",
         "url": f"http://127.0.0.1:{port}/mcp",
         "launch": ["node", str(entry), "streamableHttp"],
+        "env": {"PORT": str(port)},
     }
     gate.write(inventory({"everything": everything}))
     gate.run("-m", "security", "-p", "no:randomly")
