@@ -35,7 +35,7 @@ def test_enough_samples_are_judged_by_their_p95() -> None:
     many = [[10.0] * 18 + [500.0, 500.0]]
     result = latency.judge("s", "c", many, budget_ms=100, tolerance=None, baseline=None)
     assert result.outcome == "fail"
-    assert result.message == "c: p95 500 ms over 20 calls, over the inventory budget 100 ms"
+    assert result.message == "c: 20 calls: p50 10 ms, p95 500 ms, over the inventory budget 100 ms (by p95)"
 
 
 def test_a_breach_is_re_measured_before_it_fails() -> None:
@@ -43,13 +43,26 @@ def test_a_breach_is_re_measured_before_it_fails() -> None:
     baseline = {"p50_ms": 12.0, "p95_ms": 14.0}
     confirmed = latency.judge("s", "c", [slow, calm], budget_ms=None, tolerance=None, baseline=baseline)
     assert confirmed.outcome == "pass"
-    assert "re-measured after p50 102 ms over 5 calls" in confirmed.evidence["summary"]
+    assert "re-measured after 5 calls: p50 102 ms" in confirmed.evidence["summary"]
     still_slow = latency.judge("s", "c", [slow, [100.0] * 20], budget_ms=None, tolerance=None, baseline=baseline)
     assert still_slow.outcome == "fail"
     assert still_slow.message == (
-        "c: p50 102 ms over 5 calls (too few for a p95: 20 needed), over max(2 × baseline p50 12 ms, baseline + 50 ms)"
-        " = 62 ms; re-measured: p95 100 ms over 20 calls, over max(2 × baseline p95 14 ms, baseline + 50 ms) = 64 ms"
+        "c: 5 calls: p50 102 ms, p95 104 ms (too few for a p95: 20 needed; the median is judged),"
+        " over max(2 × baseline p50 12 ms, baseline + 50 ms) = 62 ms (by p50);"
+        " re-measured: 20 calls: p50 100 ms, p95 100 ms, over max(2 × baseline p50 12 ms, baseline + 50 ms) = 62 ms"
+        " (by p50)"
     )
+
+
+def test_a_p95_is_compared_with_a_baseline_p95_only_when_both_had_enough_calls() -> None:
+    # 20 calls, two of them stalled: their p95 is a stall, their median is not.
+    stalled = [[10.0] * 18 + [90.0, 90.0]]
+    small = {"samples": 5, "p50_ms": 10.0, "p95_ms": 12.0}  # the "p95" of 5 calls is their slowest
+    assert latency.judge("s", "c", stalled, budget_ms=None, tolerance=None, baseline=small).outcome == "pass"
+    large = {"samples": 20, "p50_ms": 10.0, "p95_ms": 12.0}
+    result = latency.judge("s", "c", stalled, budget_ms=None, tolerance=None, baseline=large)
+    assert result.outcome == "fail"
+    assert "(by p95)" in (result.message or "")
 
 
 def test_tolerance_loosens_the_baseline_limit() -> None:

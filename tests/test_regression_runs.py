@@ -146,7 +146,7 @@ def test_breaking_changes_slow_and_flaky_calls_fail(gate: Gate) -> None:
     assert "tool fail_always: removed (was: fail_always())" in message
     outcome, message = found["regression.latency kit:echo0"]
     assert outcome == "fail"
-    assert "over max(2 × baseline p95" in str(message)
+    assert "over max(2 × baseline p50" in str(message)
     outcome, message = found["regression.flaky kit:echo0"]
     assert outcome == "fail"
     assert "flaky: " in str(message)

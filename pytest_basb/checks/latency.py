@@ -2,8 +2,9 @@
 
 A p95 is judged only from enough samples (`MIN_P95_SAMPLES`): of 5 calls it would be their
 maximum, one stall. With fewer, the median is judged against the same limits, and the message
-says so. A breach is re-measured (the caller makes one more, larger batch) before it fails: the
-check fails only when every batch is over a limit.
+says so; against a baseline, a p95 only when the baseline too had enough calls for one. A breach
+is re-measured (the caller makes one more, larger batch) before it fails: the check fails only
+when every batch is over a limit.
 """
 
 from __future__ import annotations
@@ -91,16 +92,19 @@ def _batch(
     """(statistic, figures, [(limit text, limit, measured)]) of one batch."""
     numbers = figures(samples)
     stat = statistic(len(samples))
-    measured = float(numbers[f"{stat}_ms"])
     limits: list[tuple[str, float, float]] = []
     if budget_ms is not None:
-        limits.append((f"the inventory budget {budget_ms:g} ms", budget_ms, measured))
-    recorded = (baseline or {}).get(f"{stat}_ms")
+        limits.append((f"the inventory budget {budget_ms:g} ms (by {stat})", budget_ms, float(numbers[f"{stat}_ms"])))
+    # Like with like: a p95 against the baseline's only when the baseline had enough calls for one too
+    # (the "p95" of a 5-call baseline is its slowest call, which a 20-call p95 exceeds by chance).
+    recorded_samples = (baseline or {}).get("samples")
+    against = statistic(min(len(samples), recorded_samples if isinstance(recorded_samples, int) else 0))
+    recorded = (baseline or {}).get(f"{against}_ms")
     if isinstance(recorded, int | float):
         limit = round(baseline_limit_ms(float(recorded), tolerance), 1)
         floor = f"baseline + {LATENCY_FLOOR_MS:g} ms"
-        text = f"max({tolerance:g} × baseline {stat} {recorded:g} ms, {floor}) = {limit:g} ms"
-        limits.append((text, limit, measured))
+        text = f"max({tolerance:g} × baseline {against} {recorded:g} ms, {floor}) = {limit:g} ms (by {against})"
+        limits.append((text, limit, float(numbers[f"{against}_ms"])))
     return stat, numbers, limits
 
 
@@ -110,8 +114,8 @@ def _over(limits: Sequence[tuple[str, float, float]]) -> list[str]:
 
 def _describe(stat: str, numbers: Mapping[str, Any], limits: Sequence[tuple[str, float, float]]) -> str:
     samples = numbers["samples"]
-    text = f"{stat} {float(numbers[f'{stat}_ms']):g} ms over {samples} calls"
+    text = f"{samples} calls: p50 {float(numbers['p50_ms']):g} ms, p95 {float(numbers['p95_ms']):g} ms"
     if stat != "p95":
-        text += f" (too few for a p95: {MIN_P95_SAMPLES} needed)"
+        text += f" (too few for a p95: {MIN_P95_SAMPLES} needed; the median is judged)"
     over = _over(limits)
     return text + (f", over {' and '.join(over)}" if over else ", within budget")
