@@ -21,7 +21,7 @@ def shard(
     environment: str = "prod",
     checks_total: int | None = 6,
 ) -> tuple[Path, dict[str, Any]]:
-    checks = [
+    checks: list[dict[str, Any]] = [
         {
             "id": "health.handshake",
             "service": s,
