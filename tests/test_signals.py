@@ -113,3 +113,38 @@ def test_the_next_run_cleans_up_after_a_run_killed_with_sigkill(gate: Gate, tmp_
     _wait_for(lambda: not any(_group_alive(g) for g in web), "the old server to be gone", timeout_s=10)
     assert not leftover.exists()
     assert not list(temp.glob("basb-run-*")), "the rerun left its own run folder"
+
+
+def test_ctrl_c_while_the_sessions_close_is_honoured_and_leaves_no_stale_verdict(gate: Gate, tmp_path: Path) -> None:
+    pid_files = [tmp_path / f"stubborn{i}.pid" for i in (1, 2)]
+    services = "\n".join(
+        f'      stubborn{i}: {{transport: stdio, timeout_s: 60, command: ["python", "{ROGUE_SERVER}",'
+        f' "--mode", "ignore-sigterm", "--pid-file", "{pid}"]}}'
+        for i, pid in enumerate(pid_files, 1)
+    )
+    gate.write(f"version: 1\nenvironments:\n  t:\n    services:\n{services}\n")
+    gate.report_dir.mkdir()
+    (gate.report_dir / "gate.json").write_text('{"verdict": "pass", "note": "the previous run"}')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *gate.args("-p", "no:xdist", "-q", "-k", "handshake")],
+        cwd=gate.path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    seen = b""
+    while b"[100%]" not in seen:  # the last check is done: the sessions close now (>= 1 s for these servers)
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            pytest.fail(f"the run ended before its sessions closed:\n{seen.decode()[-2000:]}")
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=60)
+    output = (seen + rest).decode()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    assert "Traceback" not in output
+    assert not (gate.report_dir / "gate.json").exists(), "the previous run's verdict was left in place"
+    assert "Interrupted" in (gate.report_dir / "gate.md").read_text()
+    pids = [int(line) for p in pid_files for line in p.read_text().split()]
+    _wait_for(lambda: not any(pid_alive(pid) for pid in pids), "the stubborn servers to be gone", timeout_s=10)
