@@ -6,6 +6,7 @@ it; the healthy server imports `mcp` (up to 2 s on a busy machine) and gets 30 s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -110,12 +111,19 @@ def test_sigterm_ignoring_server_and_grandchildren_are_killed(
 
 
 def _start_hanging_run(gate: Gate, tmp_path: Path, workers: str) -> tuple[subprocess.Popen[bytes], list[Path]]:
-    """A run whose two rogue servers (one per worker under -n 2) hang in tools/call."""
+    """A run whose two rogue servers (one per worker under -n 2) hang in tools/call.
+
+    They linger: stdin EOF does not end them, only a signal does. Without that they would exit by
+    themselves when the run's process dies and closes their pipes, and no test here could see a
+    server the gate failed to kill.
+    """
     pid_files = [tmp_path / f"hang{i}.pid" for i in (1, 2)]
+    method_logs = [tmp_path / f"hang{i}.methods" for i in (1, 2)]
     services = "\n".join(
         f'      hang{i}: {{transport: stdio, timeout_s: 120, command: ["python", "{ROGUE_SERVER}",'
-        f' "--mode", "hang-call", "--pid-file", "{pid}"], smoke: [{{tool: echo, arguments: {{text: hi}}}}]}}'
-        for i, pid in enumerate(pid_files, 1)
+        f' "--mode", "hang-call", "--linger", "--pid-file", "{pid}", "--method-log", "{log}"],'
+        " smoke: [{tool: echo, arguments: {text: hi}}]}"
+        for i, (pid, log) in enumerate(zip(pid_files, method_logs, strict=True), 1)
     )
     gate.write(f"version: 1\nenvironments:\n  t:\n    services:\n{services}\n")
     proc = subprocess.Popen(
@@ -125,19 +133,45 @@ def _start_hanging_run(gate: Gate, tmp_path: Path, workers: str) -> tuple[subpro
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while not all(p.exists() for p in pid_files) and time.monotonic() < deadline:
+    # Ctrl-C comes while the calls hang: serially one call is in flight (the other service waits its
+    # turn), under -n 2 one per worker. Generous: under load starting workers and servers is slow.
+    in_flight = 1 if workers == "0" else 2
+
+    def calls_in_flight() -> bool:
+        return sum("tools/call" in _read(log) for log in method_logs) >= in_flight
+
+    deadline = time.monotonic() + 180
+    while not calls_in_flight() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert all(p.exists() for p in pid_files), "the rogue servers never started"
-    time.sleep(1.0)  # let the hanging tools/call requests be in flight
+    if not calls_in_flight():
+        proc.kill()
+        _kill_leftovers(pid_files)
+        raise AssertionError(
+            f"the hanging calls never started; the run said:\n{proc.communicate()[0].decode()[-3000:]}"
+        )
     return proc, pid_files
 
 
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def _pids(pid_files: list[Path]) -> list[int]:
+    return [int(line) for p in pid_files for line in _read(p).split()]
+
+
+def _kill_leftovers(pid_files: list[Path]) -> None:
+    """A lingering server outlives a failed test for ever: never leave one on the machine."""
+    for pid in _pids(pid_files):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _assert_gone(pid_files: list[Path]) -> None:
-    pids = [int(p.read_text().split()[0]) for p in pid_files]
-    for _ in range(50):
-        if not any(pid_alive(pid) for pid in pids):
-            break
+    pids = _pids(pid_files)
+    assert len(pids) == len(pid_files), "a server never wrote its pid"
+    deadline = time.monotonic() + 30  # a guard: killed servers are gone once the run has ended
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in pids if pid_alive(pid)], "a server outlived Ctrl-C"
 
@@ -145,18 +179,26 @@ def _assert_gone(pid_files: list[Path]) -> None:
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_ctrl_c_ends_the_run_and_leaves_no_process(gate: Gate, tmp_path: Path, workers: str) -> None:
     proc, pid_files = _start_hanging_run(gate, tmp_path, workers)
-    proc.send_signal(signal.SIGINT)  # the requests would hang for 120 s
-    out, _ = proc.communicate(timeout=60)  # a guard against a hang, not a measure of speed
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()[-2000:]
-    _assert_gone(pid_files)
-    assert not (gate.report_dir / "gate.json").exists(), "an interrupted run wrote a verdict"
+    try:
+        proc.send_signal(signal.SIGINT)  # the requests would hang for 120 s
+        out, _ = proc.communicate(timeout=60)  # a guard against a hang, not a measure of speed
+        assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()[-2000:]
+        _assert_gone(pid_files)
+        assert not (gate.report_dir / "gate.json").exists(), "an interrupted run wrote a verdict"
+    finally:
+        proc.kill()
+        _kill_leftovers(pid_files)
 
 
 def test_second_ctrl_c_ends_the_run_at_once(gate: Gate, tmp_path: Path) -> None:
     proc, pid_files = _start_hanging_run(gate, tmp_path, "2")
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()[-2000:]
-    _assert_gone(pid_files)
+    try:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == pytest.ExitCode.INTERRUPTED, out.decode()[-2000:]
+        _assert_gone(pid_files)
+    finally:
+        proc.kill()
+        _kill_leftovers(pid_files)
