@@ -3,12 +3,20 @@ together, speculations from the collected checks only."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_basb.inventory.sharding import parse_shard, shard_of
-from pytest_basb.parallel.scheduling import plan, scope_of, services_of_worker
+from pytest_basb.parallel.scheduling import (
+    plan,
+    publish_links,
+    published_links,
+    scope_of,
+    services_of_worker,
+    worker_index,
+)
 
 
 def test_shard_assignment_is_stable_and_covers_every_service() -> None:
@@ -75,3 +83,27 @@ def test_plan_keeps_linked_services_on_one_worker() -> None:
     assert plan(list(reversed(nodeids)), 2, links=[{"c", "a", "b"}]) == linked  # the same on every process
     # Links chain: a-b and b-c make one unit.
     assert sorted(map(len, plan(nodeids, 2, links=[{"a", "b"}, {"b", "c"}]))) == [1, 3]
+
+
+def test_worker_ids_and_shares_beyond_the_worker_count() -> None:
+    assert [worker_index(w) for w in ("gw0", "gw3", "gw12", "master")] == [0, 3, 12, 0]
+    nodeids = [f"suites/h.py::test_x[{s}]" for s in ("a", "b", "c")]
+    shares = [services_of_worker(nodeids, 2, i) for i in range(3)]
+    assert sorted(shares[0] + shares[1]) == ["a", "b", "c"]
+    assert shares[2] == []  # a worker index past the count gets nothing
+
+
+def test_links_round_trip_through_the_run_folder(tmp_path: Path) -> None:
+    assert published_links(None) == []
+    assert published_links(tmp_path) == []
+    publish_links(tmp_path, [{"search", "capture"}, ["vault"]])
+    assert published_links(tmp_path) == [["capture", "search"], ["vault"]]
+    nodeids = [f"suites/h.py::test_x[{s}]" for s in ("capture", "search", "vault", "organize")]
+    linked = plan(nodeids, 2, links=published_links(tmp_path))
+    assert any({"basb-service:capture", "basb-service:search"} <= set(share) for share in linked)
+
+
+def test_services_outside_the_inventory_are_balanced_one_by_one() -> None:
+    nodeids = ["tests/test_own.py::test_a[x]", "tests/test_own.py::test_b[x]"]
+    assert scope_of(nodeids[0], services={"search"}) == nodeids[0]
+    assert sorted(map(len, plan(nodeids, 2, services={"search"}))) == [1, 1]
