@@ -76,19 +76,15 @@ def test_a_run_writing_no_report_file_says_so(vault: Path) -> None:
     assert "- No report files were written in this run" in section(path.read_text(), "## 🔗 References")
 
 
-def test_a_stale_lock_of_a_crashed_writer_is_taken_over_and_a_live_one_waited_for(tmp_path: Path) -> None:
+def test_a_stale_lock_of_a_crashed_writer_is_taken_over_saying_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     note = tmp_path / "day.md"
     lock = tmp_path / ".day.md.lock"
-    lock.touch()
+    lock.touch()  # no owner written: only its age says it is stale
     old = time.time() - 600
     os.utime(lock, (old, old))
     with file_lock(note, timeout_s=5):
         assert lock.exists()  # ours now
     assert not lock.exists()
-    lock.touch()  # a live writer's lock: we wait, then give up naming it
-    with (
-        pytest.raises(TimeoutError, match=r"another writer holds .*\.day\.md\.lock; remove it"),
-        file_lock(note, timeout_s=0.2),
-    ):
-        pass
-    assert lock.exists()  # never someone else's lock removed
+    assert f"took over the lock {lock}" in capsys.readouterr().err

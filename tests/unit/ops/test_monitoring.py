@@ -14,7 +14,7 @@ from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.model.results import CheckResult
 from pytest_basb.ops.ci_status import CiStatusError, load_ci_status
 from pytest_basb.report.events import DATASET, write_events
-from pytest_basb.report.gate import CI_CD, GateReport, ServiceSummary, build_gate
+from pytest_basb.report.gate import CI_CD, GateReport, Scope, ServiceSummary, build_gate
 from pytest_basb.report.metrics import METRIC_NAMES, gate_registry, write_metrics
 
 T0 = datetime(2026, 11, 30, 8, 0, 0, tzinfo=UTC)
@@ -204,12 +204,13 @@ def test_merged_shards_keep_the_ci_evidence_and_write_metrics_and_events(tmp_pat
     from pytest_basb.report.merge import main as basb_report
 
     evidence = ("ci.json: 2 jobs, 1 failed", "failed job: images (failure)")
-    for name, results in (("s1", RESULTS[:3]), ("s2", RESULTS[3:])):
+    for index, results in ((1, RESULTS[:3]), (2, RESULTS[3:])):
+        scope = Scope(("health", "smoke"), 1, 2, len(results), None, reasons=(f"--basb-shard {index}/2",))
         shard = build_gate(
             results, environment="staging", services=[], started_at=T0, finished_at=T0, runbooks_dir=None,
-            ci_ok=False, ci_evidence=evidence,
+            ci_ok=False, ci_evidence=evidence, scope=scope,
         )  # fmt: skip
-        write_gate_json(shard, tmp_path / name / "gate.json")
+        write_gate_json(shard, tmp_path / f"s{index}" / "gate.json", extra={"shard": {"index": index, "total": 2}})
     assert basb_report(["merge", "--out", str(tmp_path / "merged"), str(tmp_path / "s1"), str(tmp_path / "s2")]) == 1
     merged = json.loads((tmp_path / "merged" / "gate.json").read_text())
     assert next(g for g in merged["gate"] if g["item"] == CI_CD)["evidence"] == list(evidence)
