@@ -9,6 +9,7 @@ import pytest
 
 from pytest_basb.checks import smoke
 from pytest_basb.inventory.load import Expectations, SmokeCall
+from pytest_basb.model.json_schema import schema_problem
 from pytest_basb.model.mcp_data import ToolCallOutcome
 
 OBJECT: dict[str, Any] = {"type": "object", "properties": {"q": {"type": "string"}}}
@@ -54,7 +55,7 @@ def test_expected_surface_skips_when_nothing_is_expected() -> None:
     ],
 )
 def test_schema_problem(schema: Any, problem: str | None) -> None:
-    found = smoke.schema_problem(schema)
+    found = schema_problem(schema)
     if problem is None:
         assert found is None
     else:

@@ -14,9 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_basb.inventory.load import InventoryError, load_environment
-from tests.conftest import Gate
+from tests.helpers import REPO
 
 GOOD = "version: 1\nenvironments:\n  t:\n    services:\n      a: {transport: stdio, command: [python, x.py]}\n"
+
+
 LAUGHS = "".join(
     f"{name}: &{name} [{', '.join([f'*{prev}'] * 10 if prev else ['x'] * 10)}]\n"
     for prev, name in zip(["", "a", "b", "c", "d", "e", "f"], "abcdefg", strict=True)
@@ -85,22 +87,19 @@ def test_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
     assert [(s.id, s.timeout_s) for s in environment.services] == [("a", 7), ("b", 9)]
 
 
-def test_a_fifo_inventory_ends_the_run_with_exit_4_not_a_hang(gate: Gate) -> None:
-    gate.inventory.unlink(missing_ok=True)
-    os.mkfifo(gate.inventory)
-    result = gate.run_subprocess(timeout=120)
-    assert result.ret == 4
-    assert "not a regular file" in result.stderr.str()
-    assert "Traceback" not in result.stderr.str()
-
-
 YAML_TEXT = st.text(string.printable + "\u00e9\u2028\ufeff", max_size=300)
+
+
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(string.printable, max_size=10)
+
+
 VALUES = st.recursive(
     SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(SCALARS, inner, max_size=3),
     max_leaves=8,
 )
+
+
 KEYS = st.sampled_from(
     [
         "version",
@@ -171,6 +170,6 @@ def test_generated_inventories_load_or_fail_with_an_inventory_error(text: str, t
 def test_the_strict_loader_agrees_with_yaml_on_ordinary_documents(tmp_path: Path) -> None:
     from pytest_basb.inventory.safe_yaml import load
 
-    inventory = Path(__file__).resolve().parent.parent / "basb-inventory.yaml"
+    inventory = REPO / "basb-inventory.yaml"
     source = inventory.read_text()
     assert load(inventory, source) == yaml.safe_load(source)

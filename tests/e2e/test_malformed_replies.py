@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROGUE_SERVER, Gate
+from tests.helpers import ROGUE_SERVER, Gate
 
 
 @pytest.mark.parametrize(

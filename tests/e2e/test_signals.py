@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOOD_SERVER, REPO, ROGUE_SERVER, Gate, free_port, pid_alive
+from tests.helpers import GOOD_SERVER, REPO, ROGUE_SERVER, Gate, free_port, pid_alive
 
 
 def _inventory(gate: Gate, tmp_path: Path, port: int) -> Path:
