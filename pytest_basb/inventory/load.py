@@ -241,7 +241,8 @@ def _yaml_scalars_as_text(data: Any) -> None:
     the documentation) know them as the strings that were written."""
     if not isinstance(data, dict):
         return
-    environments = data.get("environments") if isinstance(data.get("environments"), dict) else {}
+    environments = data.get("environments")
+    environments = environments if isinstance(environments, dict) else {}
     places = [data.get("defaults")]
     for environment in environments.values():
         if not isinstance(environment, dict):
