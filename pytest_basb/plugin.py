@@ -305,6 +305,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if result.outcome in ("warn", "waived"):  # the policy or a waiver accepts this failure
             report.sections.append(("basb policy", str(report.longrepr)))
             report.outcome, report.longrepr = "passed", None
+    if result is not None and report.when == "call":
+        _label_policy(item, result)
     if result is not None:
         # On the item too: junitxml writes the properties of the teardown report, made later.
         if ("basb_check", result.id) not in item.user_properties:
@@ -322,6 +324,16 @@ def _attach_evidence(item: pytest.Item, state: BasbState, result: CheckResult) -
     session = state.sessions.get(result.service)
     if session is not None:
         attach_exchange(session.transcript.as_json())
+
+
+def _label_policy(item: pytest.Item, result: CheckResult) -> None:
+    changed = result.waiver is not None or (result.policy or {}).get("level", "block") != "block"
+    if not changed:
+        return
+    from pytest_basb.report.allure_labels import allure_enabled, label_policy
+
+    if allure_enabled(item.config):
+        label_policy(result)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -72,11 +72,10 @@ def unknown_pattern_message(pattern: str, known: Iterable[str]) -> str | None:
     known = sorted(known)
     if any(matches(pattern, check_id) for check_id in known):
         return None
-    close = difflib.get_close_matches(pattern, known, n=1, cutoff=0.6)
-    if not close and is_glob(pattern):
-        # `secuirty.*` -> the suite prefix is the likely typo.
-        suites = sorted({check_id.split(".", 1)[0] + ".*" for check_id in known})
-        close = difflib.get_close_matches(pattern, suites, n=1, cutoff=0.6)
+    # A glob is most likely a suite with a typo (`secuirty.*`); an id, a check id with one.
+    suites = sorted({check_id.split(".", 1)[0] + ".*" for check_id in known})
+    choices = [*suites, *known] if is_glob(pattern) else [*known, *suites]
+    close = difflib.get_close_matches(pattern, choices, n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else ""
     what = "matches no known check id" if is_glob(pattern) else "is not a known check id"
     return f"`{pattern}` {what}{hint}"

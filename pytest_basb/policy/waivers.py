@@ -101,9 +101,9 @@ class WaiverStatus:
         )
 
     def line(self) -> str:
-        """`security.shadowing on notes-*: expiring 2026-12-10 (matched 2) — two vault servers ...`."""
+        """`security.shadowing on notes-*, expires 2026-12-10, matched 2 (environments.prod.waivers.0) — <reason>`."""
         on = "" if self.service == EVERY_SERVICE else f" on {self.service}"
-        return f"{self.check}{on}: {self.state}, expires {self.expires}, matched {self.matched} — {self.reason}"
+        return f"{self.check}{on}, expires {self.expires}, matched {self.matched} ({self.source}) — {self.reason}"
 
 
 def waiver_statuses(
