@@ -286,3 +286,26 @@ def test_only_secrets_are_masked_a_port_from_a_variable_stays_readable(
     # The health URL's failure names the port that came from ${BASB_SELFTEST_PORT}.
     assert f"GET http://127.0.0.1:{port}/not-there answered" in everything
     assert "127.0.0.1:***" not in everything
+
+
+@pytest.mark.parametrize("policy", ["", "policy: {checks: {health.liveness: off, health.stdio_hygiene: off}}"])
+def test_a_check_that_is_off_sends_no_request(gate: Gate, tmp_path: Path, policy: str) -> None:
+    """The two health checks that ping are off: no ping reaches the server, not even sent ahead."""
+    from tests.conftest import ROGUE_SERVER
+
+    methods = tmp_path / "methods.log"
+    gate.write(f"""
+    version: 1
+    environments:
+      t:
+        {policy}
+        services:
+          rogue:
+            transport: stdio
+            command: ["python", "{ROGUE_SERVER}", "--method-log", "{methods}"]
+    """)
+    result = gate.run("-m", "health")
+    assert result.ret == 0
+    sent = methods.read_text().split()
+    assert "tools/list" in sent  # the other checks did talk to it
+    assert ("ping" in sent) is (not policy)
