@@ -41,6 +41,7 @@ allure: $(NODE_SERVERS)/node_modules/.installed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layering of docs/architecture.md
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

@@ -199,7 +199,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             # Some worker of this run owns (and publishes the tools of) each collected service.
             state.published_services = {sid for i in item.session.items if (sid := service_of(i)) is not None}
         state.prefetch(services, plans)
-    from pytest_basb.report.allure_labels import allure_enabled, label_test
+    from pytest_basb.run.allure_labels import allure_enabled, label_test
 
     if allure_enabled(item.config):
         label_test(item, check_id=str(marker.args[0]), service=service_id, environment=_env_name(state))
@@ -316,7 +316,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _attach_evidence(item: pytest.Item, state: BasbState, result: CheckResult) -> None:
-    from pytest_basb.report.allure_labels import allure_enabled, attach_exchange, attach_result
+    from pytest_basb.run.allure_labels import allure_enabled, attach_exchange, attach_result
 
     if not allure_enabled(item.config):
         return
@@ -330,7 +330,7 @@ def _label_policy(item: pytest.Item, result: CheckResult) -> None:
     changed = result.waiver is not None or (result.policy or {}).get("level", "block") != "block"
     if not changed:
         return
-    from pytest_basb.report.allure_labels import allure_enabled, label_policy
+    from pytest_basb.run.allure_labels import allure_enabled, label_policy
 
     if allure_enabled(item.config):
         label_policy(result)

@@ -28,7 +28,7 @@ from pytest_basb.model.text import shorten
 Severity = Literal["breaking", "additive", "unclassified"]
 Direction = Literal["input", "output"]
 
-# What the sha256 of an entry covers (DESIGN.md; resources also keep their title and description).
+# What the sha256 of an entry covers (README, "Regression baselines"; resources also keep their title and description).
 SURFACE_FIELDS: dict[str, tuple[str, ...]] = {
     "tools": ("name", "title", "description", "inputSchema", "outputSchema", "annotations"),
     "resources": ("uri", "name", "title", "description", "mimeType"),
@@ -157,7 +157,7 @@ class Drift:
 
     @property
     def rug_pulls(self) -> list[TextChange]:
-        """Text changes of entries whose structure did not change (DESIGN.md: regression.descriptions)."""
+        """Text changes of entries whose structure did not change (regression.descriptions)."""
         return [t for t in self.texts if not t.schema_changed]
 
     def counts(self) -> dict[str, int]:

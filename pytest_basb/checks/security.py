@@ -1,4 +1,4 @@
-"""Security content checks: tool poisoning, shadowing, secrets (DESIGN.md "Security").
+"""Security content checks: tool poisoning, shadowing, secrets (README, "Security suite").
 
 Pure functions from listings (plain dicts, camelCase keys as the client returns them) to
 `CheckResult`. Every finding carries its OWASP MCP Top 10 id; the evidence lists them all under

@@ -4,7 +4,7 @@ A `ServiceSession` wraps one `Connection` (client.py). Listings come from the pr
 fetched once; a failed listing is remembered, not asked again. Once the session breaks (no
 handshake, timeout, connection lost, oversized reply) every later request fails at once, citing the
 check that first met the failure: one deadline per broken service, not one per check.
-No `mcp` import here: the operations themselves live in client.py.
+No `mcp` import here: the operations themselves live in requests.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pytest_basb.connection.speculation import speculation_key
 from pytest_basb.model.mcp_data import Handshake, ServiceError, ToolCallOutcome
 
 if TYPE_CHECKING:
-    from pytest_basb.connection.client import Connection, McpRuntime, Transcript
+    from pytest_basb.connection.client import Connection
+    from pytest_basb.connection.runtime import McpRuntime
+    from pytest_basb.connection.wire import Transcript
     from pytest_basb.targets.base import Endpoint
 
 T = TypeVar("T")
@@ -73,10 +75,10 @@ class ServiceSession:
 
     def liveness(self) -> float:
         """`ping` on legacy sessions, `server/discover` on modern ones; returns seconds taken."""
-        from pytest_basb.connection import client
+        from pytest_basb.connection import requests
 
         era = self.handshake().era
-        self._run("ping" if era == "legacy" else "server/discover", client.liveness, era)
+        self._run("ping" if era == "legacy" else "server/discover", requests.liveness, era)
         return self.last_duration_s
 
     def tools(self) -> list[dict[str, Any]]:
@@ -95,28 +97,28 @@ class ServiceSession:
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> ToolCallOutcome:
         """Call a tool; a JSON-RPC error answer is data for the checks, a broken exchange raises."""
-        from pytest_basb.connection import client
+        from pytest_basb.connection import requests
 
-        return self._run(f"tools/call {name}", client.call_tool, name, arguments)
+        return self._run(f"tools/call {name}", requests.call_tool, name, arguments)
 
     def read_resource(self, uri: str) -> list[dict[str, Any]]:
-        from pytest_basb.connection import client
+        from pytest_basb.connection import requests
 
-        return self._run(f"resources/read {uri}", client.read_resource, uri)
+        return self._run(f"resources/read {uri}", requests.read_resource, uri)
 
     def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        from pytest_basb.connection import client
+        from pytest_basb.connection import requests
 
-        return self._run(f"prompts/get {name}", client.get_prompt, name, arguments)
+        return self._run(f"prompts/get {name}", requests.get_prompt, name, arguments)
 
     def _listing(self, method: str) -> list[dict[str, Any]]:
         """The full listing, fetched once per session; a failed one is re-raised, not re-asked."""
-        from pytest_basb.connection import client
+        from pytest_basb.connection import requests
 
         self.handshake()
         if method not in self._listings:
             try:
-                self._listings[method] = self._connection.run(method, client.list_all, method)
+                self._listings[method] = self._connection.run(method, requests.list_all, method)
             except ServiceError as exc:
                 self._listings[method] = exc
         listing = self._listings[method]

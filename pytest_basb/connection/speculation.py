@@ -22,7 +22,7 @@ from pytest_basb.inventory.load import ServiceConfig
 
 @dataclass(frozen=True)
 class Speculation:
-    """One request to send ahead: the operation (a function of client.py), its arguments, its check."""
+    """One request to send ahead: the operation (a function of requests.py), its arguments, its check."""
 
     check: str
     operation: str  # "liveness" | "call_tool" | "read_resource" | "get_prompt"

@@ -1,6 +1,6 @@
 """The Obsidian daily DevOps log: `<vault>/<log_dir>/<YYYY-MM-DD> dev-ops-log.md`.
 
-The note follows the brief's daily template. Each gate run adds its own generated regions, one
+The note follows the daily template of README, "Reports". Each gate run adds its own generated regions, one
 per template section, between explicit markers:
 
     <!-- basb:run 2 issues start -->
@@ -51,7 +51,8 @@ from pytest_basb.report.gate import (
 )
 from pytest_basb.report.gate_files import STATUS_ICON, inline_code
 
-DEFAULT_LOG_DIR = "agent-workspaces/DevOps/deply-notes"  # "deply" is the brief's spelling: keep it
+# "deply" is the DevOps stage's own folder name: kept as teams have it
+DEFAULT_LOG_DIR = "agent-workspaces/DevOps/deply-notes"
 TAGS = ("devops", "basb")
 MAX_LISTED = 30  # failures/warnings listed per run; the rest are in gate.md
 
@@ -273,7 +274,7 @@ def write_daily_log(
 
 
 def daily_skeleton(day: date) -> list[str]:
-    """The brief's daily template headings, in order, with nothing under them yet."""
+    """The daily template's headings, in order, with nothing under them yet."""
     return skeleton(f"# BASB DevOps Log - {day.isoformat()}", DAILY_SECTIONS)
 
 

@@ -1,6 +1,6 @@
 """The Obsidian weekly DevOps summary, built from one ISO week's daily logs.
 
-`<vault>/<log_dir>/<YYYY>-W<ww> dev-ops-weekly.md` follows the brief's weekly template. Generated
+`<vault>/<log_dir>/<YYYY>-W<ww> dev-ops-weekly.md` follows the weekly template of README, "Reports". Generated
 content sits between `<!-- basb:weekly <section> start/end -->` markers and is replaced when the
 summary is rebuilt; text a person writes outside the markers stays.
 """

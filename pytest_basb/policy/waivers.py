@@ -132,8 +132,9 @@ def waiver_statuses(
     return tuple(statuses)
 
 
-def merge_statuses(shards: Iterable[Iterable[WaiverStatus]]) -> tuple[WaiverStatus, ...]:
-    """The waivers of shard runs as one full run's: matches summed; stale when no shard matched it."""
+def merge_statuses(shards: Iterable[Iterable[WaiverStatus]], *, full_run: bool = True) -> tuple[WaiverStatus, ...]:
+    """The waivers of shard runs as one run's: matches summed; stale when no shard matched it and the
+    shards make a full run (a missing or narrowed shard cannot tell)."""
     by_source: dict[str, list[WaiverStatus]] = {}
     for statuses in shards:
         for status in statuses:
@@ -146,7 +147,7 @@ def merge_statuses(shards: Iterable[Iterable[WaiverStatus]]) -> tuple[WaiverStat
         state: WaiverState
         if "expired" in states:
             state = "expired"
-        elif matched == 0:
+        elif matched == 0 and full_run:
             state = "stale"
         else:  # a shard that ran alone may have called it stale; another one's date-based state holds
             state = next((s for s in states if s != "stale"), "active")

@@ -89,7 +89,7 @@ def environment_properties(
     redact: Callable[[str], str] = lambda text: text,
 ) -> str:
     if plugin_version is None:
-        from pytest_basb import __version__
+        from pytest_basb.model.version import __version__
 
         plugin_version = __version__
     pairs = {

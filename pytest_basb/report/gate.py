@@ -1,4 +1,4 @@
-"""The quality-gate verdict: per-service status and the brief's six gate items, from check results.
+"""The quality-gate verdict: per-service status and the six gate items of docs/quality-gate.md, from check results.
 
 Pure data in, pure data out: no pytest, no MCP, no file writing (only the runbook look-up reads the
 file system). An item without evidence in this run is "not evaluated" — the gate never claims a
@@ -26,7 +26,7 @@ NOT_EVALUATED: Final = "not evaluated"
 Verdict = Literal["pass", "fail", "none"]  # none: nothing was checked
 Status = Literal["pass", "fail", "not evaluated"]
 
-# The brief's Quality Gate items, in the brief's order.
+# The Quality Gate items (docs/quality-gate.md), in their order.
 DEPLOYED = "All services are successfully deployed and accessible"
 CI_CD = "CI/CD pipelines are functioning without failed jobs"
 MONITORING = "Monitoring and alerting systems provide accurate real-time data"
@@ -143,7 +143,7 @@ class GateReport:
     finished_at: datetime
     services: tuple[ServiceResult, ...]  # sorted by id
     checks: tuple[CheckResult, ...]  # sorted by (service, id, nodeid)
-    gate: tuple[GateItem, ...]  # the brief's order
+    gate: tuple[GateItem, ...]  # the order of docs/quality-gate.md
     ci_ok: bool | None = None
     runbooks_dir: Path | None = None
     scope: Scope | None = None  # None: built without run facts, taken as whole

@@ -2,6 +2,9 @@
 
 The merged gate is judged by the same `build_gate` as a single run, from the union of the shards'
 check results, so it has the same checks and verdict as one run over all services would have.
+It never claims more than it saw: inputs that cannot be one run (other environments, other suites,
+another shard count, a shard given twice) are refused; a missing shard or a shard that was itself
+narrowed (-k, a test path) makes the merged report partial, with the reason named.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ from typing import Any
 
 from pytest_basb.model.results import CheckResult
 from pytest_basb.policy.waivers import WaiverStatus, merge_statuses
-from pytest_basb.report.gate import CI_CD, GateReport, PolicyChange, ServiceSummary, build_gate
+from pytest_basb.report.gate import (
+    CI_CD,
+    GateReport,
+    PolicyChange,
+    Scope,
+    ServiceSummary,
+    build_gate,
+    ordered_suites,
+)
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 
 
@@ -32,6 +43,7 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
     if len(environments) != 1:
         raise MergeError(f"shards of different environments: {', '.join(sorted(map(str, environments)))}")
     environment = str(environments.pop())
+    scope = merged_scope(documents)
     checks: dict[tuple[str, str, str], CheckResult] = {}
     services: dict[str, ServiceSummary] = {}
     for path, doc in documents:
@@ -62,7 +74,10 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
         [runbooks] if runbooks else []
     )
     # Each shard saw only its services: a waiver is stale when no shard's failures matched it.
-    waivers = merge_statuses([WaiverStatus.from_dict(w) for w in doc.get("waivers", [])] for _, doc in documents)
+    waivers = merge_statuses(
+        ([WaiverStatus.from_dict(w) for w in doc.get("waivers", [])] for _, doc in documents),
+        full_run=scope is None or scope.full,
+    )
     rules = [raw for _, doc in documents for raw in doc.get("policy", [])]
     policy = {json.dumps(raw, sort_keys=True): PolicyChange.from_dict(raw) for raw in rules}
     report = build_gate(
@@ -74,12 +89,84 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
         runbooks_dir=Path(runbooks) if runbooks and Path(runbooks).is_dir() else None,
         ci_ok=all(ci) if ci else None,
         ci_evidence=list(dict.fromkeys(ci_evidence)),
+        scope=scope,
         waivers=waivers,
         policy=list(policy.values()),
         runbook_dirs=[Path(folder) for folder in searched if Path(folder).is_dir()],
     )
     extra = {"merged_from": [str(path) for path, _ in documents], "runbooks_dir": runbooks, "runbook_dirs": searched}
     return report, extra
+
+
+_SHARD_REASON = "--basb-shard "
+
+
+def merged_scope(documents: Sequence[tuple[Path, dict[str, Any]]]) -> Scope | None:
+    """The scope of the merged run, or a MergeError when the inputs cannot be shards of one run.
+
+    None when no input records a scope (reports of an older version): the merge is then taken as
+    whole, as before.
+    """
+    scoped = [(path, doc["scope"]) for path, doc in documents if isinstance(doc.get("scope"), dict)]
+    if not scoped:
+        return None
+    if len(scoped) != len(documents):
+        bare = next(path for path, doc in documents if not isinstance(doc.get("scope"), dict))
+        raise MergeError(f"{bare}: has no scope, the other reports have one; merge reports of one pytest-basb version")
+    suites = {tuple(scope.get("suites", ())) for _, scope in scoped}
+    if len(suites) != 1:
+        raise MergeError(
+            "shards of different runs: they checked different suites "
+            f"({' vs '.join(sorted(', '.join(s) or '-' for s in suites))}); run every shard with the same -m"
+        )
+    shards = _shard_positions(documents)
+    reasons: list[str] = []
+    for path, scope in scoped:  # a shard narrowed beyond its shard (-k, a test path): partial input
+        own = [r for r in scope.get("reasons", ()) if not str(r).startswith(_SHARD_REASON)]
+        reasons += [f"{path}: {reason}" for reason in own]
+    if shards:
+        count = next(iter(shards.values()))[1]
+        missing = [k for k in range(1, count + 1) if k not in {index for index, _ in shards.values()}]
+        reasons += [f"shard {k}/{count} missing" for k in missing]
+    elif len(documents) > 1:
+        raise MergeError("several reports, none of them a shard (--basb-shard=K/N): merge the shards of one run")
+    totals = {scope["checks"].get("total") for _, scope in scoped}
+    services_total = max(int(scope["services"]["total"]) for _, scope in scoped)
+    checks_selected = sum(int(scope["checks"]["selected"]) for _, scope in scoped)
+    services_checked = sum(int(scope["services"]["checked"]) for _, scope in scoped)
+    return Scope(
+        suites=ordered_suites(set(next(iter(suites)))),
+        services_checked=services_checked,
+        services_total=services_total,
+        checks_selected=checks_selected,
+        checks_total=totals.pop() if len(totals) == 1 else None,
+        reasons=tuple(reasons),
+    )
+
+
+def _shard_positions(documents: Sequence[tuple[Path, dict[str, Any]]]) -> dict[Path, tuple[int, int]]:
+    """path -> (K, N) of every shard report; MergeError on mixed counts or a shard given twice."""
+    positions: dict[Path, tuple[int, int]] = {}
+    for path, doc in documents:
+        shard = doc.get("shard")
+        if shard is None:
+            continue
+        try:
+            positions[path] = (int(shard["index"]), int(shard["total"]))
+        except (KeyError, TypeError, ValueError):
+            raise MergeError(f"{path}: `shard` is not {{index, total}}; was it written by pytest-basb?") from None
+    if positions and len(positions) != len(documents):
+        bare = next(path for path, _ in documents if path not in positions)
+        raise MergeError(f"{bare}: not a shard run, the others are; merge the --basb-shard=K/N reports of one run")
+    counts = {n for _, n in positions.values()}
+    if len(counts) > 1:
+        raise MergeError(f"shards of different runs: shard counts {sorted(counts)}; merge the K/N reports of one N")
+    seen: dict[int, Path] = {}
+    for path, (index, _) in positions.items():
+        if index in seen:
+            raise MergeError(f"{path}: shard {index} is also {seen[index]}; give each shard once")
+        seen[index] = path
+    return positions
 
 
 def read_shard(folder: Path) -> tuple[Path, dict[str, Any]]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 PUSH_JOB = "basb-gate"
-GATE_ITEM_KEYS = {  # the brief's gate items as short label values, in the brief's order
+GATE_ITEM_KEYS = {  # the gate items (docs/quality-gate.md) as short label values, in order
     "All services are successfully deployed and accessible": "deployed",
     "CI/CD pipelines are functioning without failed jobs": "ci_cd",
     "Monitoring and alerting systems provide accurate real-time data": "monitoring",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_basb.inventory.load import ServiceConfig, SmokeCall
+from pytest_basb.inventory.load import Environment, ServiceConfig, SmokeCall
 from pytest_basb.model.results import CheckResult
 from pytest_basb.run.policy import apply_policy
 from pytest_basb.run.state import RESULT_KEY, BasbState
@@ -41,6 +41,30 @@ class ServiceUnderTest:
         marker = self._node.get_closest_marker("basb_check")
         session.current_check = str(marker.args[0]) if marker else self._node.name
         return session
+
+    @property
+    def environment(self) -> Environment:
+        """The environment this service belongs to, as the run resolved it."""
+        environment = self._state.environment
+        assert environment is not None
+        return environment
+
+    def other_services_tools(self) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+        """The tools of every other service of the environment, and the ids of those that could not
+        be asked (their own checks say why). Listings another xdist worker fetched are read, not
+        fetched again."""
+        from pytest_basb.model.mcp_data import ServiceError
+
+        tools: dict[str, list[dict[str, Any]]] = {}
+        unreachable: list[str] = []
+        for config in self.environment.services:
+            if config.id == self.id:
+                continue
+            try:
+                tools[config.id] = self._state.tools_of(config.id)
+            except ServiceError:
+                unreachable.append(config.id)
+        return tools, unreachable
 
     def judge(self, result: CheckResult) -> CheckResult:
         """Record `result` for the gate and make the test fail, warn or skip accordingly."""

@@ -18,7 +18,7 @@ from pytest_basb.report.gate_files import terminal_table, write_gate_json, write
 from pytest_basb.run.scope import run_scope
 from pytest_basb.run.shipped import runbook_dirs
 from pytest_basb.run.state import BasbState
-from pytest_basb.targets.where import target_facts, target_label, targets_line
+from pytest_basb.targets.where import target_label, targets_line
 
 if TYPE_CHECKING:
     from pytest_basb.inventory.load import Environment, ServiceConfig
@@ -163,3 +163,27 @@ def _allure_files(report: GateReport, state: BasbState, alluredir: Path) -> None
         services=[s.summary for s in report.services],
         redact=state.redactor.text,
     )
+
+
+def target_facts(state: BasbState) -> dict[str, dict[str, Any]]:
+    """Per service: where it ran (live, local, containers with image id and digest), for the reports."""
+    environment = state.environment
+    assert environment is not None
+    launcher = state.containers
+    out: dict[str, dict[str, Any]] = {}
+    for service in environment.services:
+        if state.options.target == "containers":
+            fallback = {"target": "containers", "image": service.container.image if service.container else None}
+            out[service.id] = dict(launcher.facts.get(service.id, fallback) if launcher else fallback)
+            continue
+        launched = state.options.target == "local" and bool(service.launch)
+        if service.transport == "stdio":
+            facts: dict[str, Any] = {"target": "local", "how": "stdio process"}
+        elif launched:
+            facts = {"target": "local", "how": "launched process"}
+        else:
+            facts = {"target": "live"}
+        if service.container is not None:
+            facts["image_not_tested"] = service.container.image
+        out[service.id] = facts
+    return out

@@ -49,7 +49,7 @@ def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -
 
     state.endpoints = {s.id: endpoint_for(s) for s in environment.services}
     if state.options.target == "containers":
-        from pytest_basb.targets.containers import prepare_containers
+        from pytest_basb.run.containers import prepare_containers
 
         prepare_containers(state, controller=worker_input is None)
 
@@ -81,7 +81,7 @@ def launch_services(state: BasbState, wanted: set[str | None]) -> None:
     if not state.active or state.options.target == "live":
         return
     if state.options.target == "containers":
-        from pytest_basb.targets.containers import launch_containers
+        from pytest_basb.run.containers import launch_containers
 
         launch_containers(state, wanted)
         return

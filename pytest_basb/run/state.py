@@ -15,7 +15,7 @@ import pytest
 from pytest_basb.inventory.redaction import Redactor
 
 if TYPE_CHECKING:
-    from pytest_basb.connection.client import McpRuntime
+    from pytest_basb.connection.runtime import McpRuntime
     from pytest_basb.connection.session import ServiceSession
     from pytest_basb.connection.speculation import ServicePlan, Speculation
     from pytest_basb.inventory.load import Environment, ServiceConfig
@@ -98,8 +98,8 @@ class BasbState:
 
             raise ServiceError(self.launch_errors[service_id], kind="connect")
         if service_id not in self.sessions:
-            from pytest_basb.connection.client import Transcript  # `mcp` is imported only once a check runs
             from pytest_basb.connection.session import ServiceSession
+            from pytest_basb.connection.wire import Transcript  # `mcp` is imported only once a check runs
 
             runtime = self.mcp_runtime()
             connection = runtime.connection(
@@ -112,7 +112,7 @@ class BasbState:
 
     def mcp_runtime(self) -> McpRuntime:
         if self.runtime is None:
-            from pytest_basb.connection.client import McpRuntime
+            from pytest_basb.connection.runtime import McpRuntime
             from pytest_basb.targets.reaper import ProcessRegistry
 
             self.runtime = McpRuntime(ProcessRegistry(self.run_dir) if self.run_dir is not None else None)

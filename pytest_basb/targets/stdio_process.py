@@ -4,7 +4,7 @@ The SDK's stdio transport assembles each stdout line in full before anything can
 line costs seconds of CPU, quadratically) and waits 2 s + 2 s before it kills a server. The gate
 needs neither: lines over the limit are counted and dropped as they arrive, and a server is given
 a short grace after stdin closes, then its whole process group is killed. No `mcp` import here;
-`client.py` turns lines into JSON-RPC messages.
+`connection/wire.py` turns lines into JSON-RPC messages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Where each service of a run was tested (live, local process, container image), for the reports.
+"""How to say where each service of a run was tested (live, local process, container image), for the reports.
 
 "PASS (staging)" must say what was tested: an environment that names images but ran on the local
 target says so ("image basb/search:1.0 not tested").
@@ -8,34 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pytest_basb.run.state import BasbState
-
-
-def target_facts(state: BasbState) -> dict[str, dict[str, Any]]:
-    """Per service: where it ran (live, local, containers with image id and digest), for the reports."""
-    environment = state.environment
-    assert environment is not None
-    launcher = state.containers
-    out: dict[str, dict[str, Any]] = {}
-    for service in environment.services:
-        if state.options.target == "containers":
-            fallback = {"target": "containers", "image": service.container.image if service.container else None}
-            out[service.id] = dict(launcher.facts.get(service.id, fallback) if launcher else fallback)
-            continue
-        launched = state.options.target == "local" and bool(service.launch)
-        if service.transport == "stdio":
-            facts: dict[str, Any] = {"target": "local", "how": "stdio process"}
-        elif launched:
-            facts = {"target": "local", "how": "launched process"}
-        else:
-            facts = {"target": "live"}
-        if service.container is not None:
-            facts["image_not_tested"] = service.container.image
-        out[service.id] = facts
-    return out
+from typing import Any
 
 
 def target_label(facts: Mapping[str, Any]) -> str:

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
+from pytest_basb import ServiceUnderTest, passed, violated
 from pytest_basb.checks.notes import split_note
-from pytest_basb.model.results import passed, violated
-from pytest_basb.run.harness import ServiceUnderTest
 
 pytestmark = [pytest.mark.smoke]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_basb import ServiceUnderTest
 from pytest_basb.checks.contract import contract_conformance
-from pytest_basb.run.harness import ServiceUnderTest
 
 pytestmark = [pytest.mark.smoke]
 

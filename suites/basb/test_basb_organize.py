@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_basb.model.results import passed, violated
-from pytest_basb.run.harness import ServiceUnderTest
+from pytest_basb import ServiceUnderTest, passed, violated
 
 pytestmark = [pytest.mark.smoke]
 

@@ -9,9 +9,8 @@ import time
 
 import pytest
 
+from pytest_basb import ServiceError, ServiceUnderTest, http_client
 from pytest_basb.checks import health
-from pytest_basb.model.mcp_data import ServiceError
-from pytest_basb.run.harness import ServiceUnderTest
 
 pytestmark = [pytest.mark.health, pytest.mark.smoke]
 
@@ -65,10 +64,8 @@ def test_http_health(basb_service: ServiceUnderTest) -> None:
     if url is not None:
         import httpx
 
-        from pytest_basb.connection import http_probe
-
         try:
-            status = http_probe.client().get(url, timeout=basb_service.session.timeout_s).status_code
+            status = http_client().get(url, timeout=basb_service.session.timeout_s).status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
     latency = time.perf_counter() - started

@@ -1,14 +1,14 @@
 """Monitoring suite: each service's metrics endpoint serves real Prometheus data.
 
-These checks also carry `smoke`, so the CI gate `-m smoke` judges the brief's monitoring item.
+These checks also carry `smoke`, so the CI gate `-m smoke` judges the gate's monitoring item.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from pytest_basb import ServiceUnderTest
 from pytest_basb.checks import monitoring
-from pytest_basb.run.harness import ServiceUnderTest
 
 pytestmark = [pytest.mark.monitoring, pytest.mark.smoke]
 

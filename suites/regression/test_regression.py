@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_basb import DeclaredCall, Regression, ServiceUnderTest
 from pytest_basb.checks import drift
-from pytest_basb.regression.checks import Regression
-from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
 
 pytestmark = pytest.mark.regression
 

@@ -11,13 +11,9 @@ from typing import Any
 
 import pytest
 
+from pytest_basb import Environment, ServiceUnderTest, ToolCallOutcome, probes
 from pytest_basb.checks import security, transport_security
 from pytest_basb.checks.security import Text
-from pytest_basb.connection import security_probe as probe
-from pytest_basb.inventory.load import Environment
-from pytest_basb.model.mcp_data import ServiceError, ToolCallOutcome
-from pytest_basb.run.harness import ServiceUnderTest
-from pytest_basb.run.state import STATE_KEY
 
 pytestmark = pytest.mark.security
 
@@ -48,7 +44,7 @@ def test_auth_required(basb_service: ServiceUnderTest, basb_environment: Environ
     transport, url, headers, timeout = _http(basb_service)
     names = sorted({name for name, _ in _credentials(basb_service, basb_environment)})
     replies = (
-        probe.auth_probes(url, headers, timeout=timeout, transport=transport) if transport != "stdio" and names else []
+        probes.auth_probes(url, headers, timeout=timeout, transport=transport) if transport != "stdio" and names else []
     )
     basb_service.judge(
         transport_security.auth_required(
@@ -63,8 +59,8 @@ def test_auth_metadata(basb_service: ServiceUnderTest, basb_environment: Environ
     has_auth = bool(_credentials(basb_service, basb_environment))
     replies = []
     if transport != "stdio":
-        challenge = probe.bare_probe(url, headers, timeout=timeout, transport=transport).header("www-authenticate")
-        replies = probe.metadata_probes(transport_security.metadata_urls(url, challenge), headers, timeout=timeout)
+        challenge = probes.bare_probe(url, headers, timeout=timeout, transport=transport).header("www-authenticate")
+        replies = probes.metadata_probes(transport_security.metadata_urls(url, challenge), headers, timeout=timeout)
     basb_service.judge(
         transport_security.auth_metadata(basb_service.id, transport, url=url, has_auth=has_auth, replies=replies)
     )
@@ -76,8 +72,8 @@ def test_token_in_query(basb_service: ServiceUnderTest) -> None:
     token = _bearer_token(headers)
     reply, open_door = None, False
     if transport != "stdio" and token is not None:
-        reply = probe.token_in_query_probe(url, headers, token, timeout=timeout, transport=transport)
-        bare = probe.bare_probe(url, headers, timeout=timeout, transport=transport)
+        reply = probes.token_in_query_probe(url, headers, token, timeout=timeout, transport=transport)
+        bare = probes.bare_probe(url, headers, timeout=timeout, transport=transport)
         open_door = bare.status is not None and bare.status < 300
     basb_service.judge(
         transport_security.token_in_query(
@@ -89,7 +85,7 @@ def test_token_in_query(basb_service: ServiceUnderTest) -> None:
 @pytest.mark.basb_check("security.origin")
 def test_origin(basb_service: ServiceUnderTest) -> None:
     transport, url, headers, timeout = _http(basb_service)
-    reply = probe.origin_probe(url, headers, timeout=timeout, transport=transport) if transport != "stdio" else None
+    reply = probes.origin_probe(url, headers, timeout=timeout, transport=transport) if transport != "stdio" else None
     basb_service.judge(transport_security.origin(basb_service.id, transport, reply=reply))
 
 
@@ -98,7 +94,7 @@ def test_protocol_header(basb_service: ServiceUnderTest) -> None:
     transport, url, headers, timeout = _http(basb_service)
     reply, setup_error = None, None
     if transport == "streamable-http":
-        reply, setup_error = probe.protocol_header_probe(url, headers, timeout=timeout)
+        reply, setup_error = probes.protocol_header_probe(url, headers, timeout=timeout)
     basb_service.judge(
         transport_security.protocol_header(basb_service.id, transport, reply=reply, setup_error=setup_error)
     )
@@ -110,7 +106,7 @@ def test_tls(basb_service: ServiceUnderTest) -> None:
     endpoint = basb_service.endpoint
     urls = {label: u for label, u in (("url", endpoint.url), ("health_url", endpoint.health_url)) if u}
     errors = {
-        u: probe.tls_error(u, timeout=timeout)
+        u: probes.tls_error(u, timeout=timeout)
         for u in urls.values()
         if u.startswith("https://") and not transport_security.is_loopback(u)
     }
@@ -123,7 +119,7 @@ def test_session_ids(basb_service: ServiceUnderTest) -> None:
     ids: list[str | None] = []
     unknown, setup_error = None, None
     if transport == "streamable-http":
-        ids, unknown, setup_error = probe.session_id_probes(url, headers, timeout=timeout)
+        ids, unknown, setup_error = probes.session_id_probes(url, headers, timeout=timeout)
     basb_service.judge(
         transport_security.session_ids(basb_service.id, transport, ids=ids, unknown=unknown, setup_error=setup_error)
     )
@@ -135,8 +131,8 @@ def test_cors(basb_service: ServiceUnderTest, basb_environment: Environment) -> 
     replies = []
     if transport != "stdio":
         replies = [
-            probe.preflight_probe(url, timeout=timeout),
-            probe.origin_probe(url, headers, timeout=timeout, transport=transport),
+            probes.preflight_probe(url, timeout=timeout),
+            probes.origin_probe(url, headers, timeout=timeout, transport=transport),
         ]
     has_auth = bool(_credentials(basb_service, basb_environment))
     basb_service.judge(transport_security.cors(basb_service.id, transport, has_auth=has_auth, replies=replies))
@@ -171,19 +167,9 @@ def test_poisoning(basb_service: ServiceUnderTest) -> None:
 
 
 @pytest.mark.basb_check("security.shadowing")
-def test_shadowing(basb_service: ServiceUnderTest, request: pytest.FixtureRequest) -> None:
+def test_shadowing(basb_service: ServiceUnderTest) -> None:
     tools = _tools(basb_service)
-    state = request.config.stash[STATE_KEY]
-    assert state.environment is not None
-    others: dict[str, list[dict[str, Any]]] = {}
-    unreachable: list[str] = []
-    for config in state.environment.services:
-        if config.id == basb_service.id:
-            continue
-        try:
-            others[config.id] = state.tools_of(config.id)  # read, not re-asked, where another worker has it
-        except ServiceError:
-            unreachable.append(config.id)  # its own checks report why; compare with the others
+    others, unreachable = basb_service.other_services_tools()
     basb_service.judge(security.shadowing_check(basb_service.id, tools, others, unreachable=unreachable))
 
 

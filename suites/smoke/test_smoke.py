@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_basb import DeclaredCall, ServiceError, ServiceUnderTest, skipped
 from pytest_basb.checks import smoke
-from pytest_basb.model.mcp_data import ServiceError
-from pytest_basb.model.results import skipped
-from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
 
 pytestmark = pytest.mark.smoke
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pytest_basb import __version__
 from pytest_basb.inventory.redaction import Redactor
+from pytest_basb.model.version import __version__
 from pytest_basb.report.allure_files import write_allure_environment
 from pytest_basb.report.gate import ServiceSummary
 
