@@ -15,7 +15,7 @@ from pytest_basb.policy.apply import off_reason, with_policy
 from pytest_basb.policy.catalogue import shipped_check_ids, unknown_pattern_message
 from pytest_basb.policy.levels import Decision, Policy, Rule
 from pytest_basb.policy.waivers import Waiver, WaiverStatus, merge_statuses, waiver_for, waiver_statuses
-from pytest_basb.report.gate import PolicyChange, build_gate, matched_waivers
+from pytest_basb.report.gate import PolicyChange, Scope, build_gate, matched_waivers
 from pytest_basb.report.gate_files import gate_dict
 from pytest_basb.report.merge import merge_gates
 from tests.test_runbooks import suite_check_ids
@@ -205,31 +205,45 @@ def test_merged_shards_sum_matches_and_a_waiver_no_shard_matched_is_stale() -> N
     assert [(s.source, s.matched, s.state) for s in merged] == [("w.0", 3, "expiring"), ("w.1", 0, "stale")]
 
 
+def _shard_document(index: int, service: str, failing: bool, at: datetime) -> dict[str, object]:
+    """gate.json of shard `index`/3 of one run over `service`; its security check fails if `failing`."""
+    waiver = _waiver(service="*")
+    checks = [with_policy(_failure(service=service), Policy(), [waiver], at.date())] if failing else []
+    checks.append(CheckResult(id="health.handshake", service=service, outcome="pass"))
+    scope = Scope(("health", "security"), 1, 3, len(checks), None, (f"--basb-shard {index}/3",))
+    report = build_gate(
+        checks,
+        environment="prod",
+        services=[],
+        started_at=at,
+        finished_at=at,
+        runbooks_dir=None,
+        ci_ok=None,
+        scope=scope,
+        waivers=waiver_statuses([waiver], matched_waivers(checks), today=at.date(), full_run=scope.full),
+        policy=[PolicyChange("smoke.unknown_tool", "warn", "defaults")],
+    )
+    document: dict[str, object] = json.loads(json.dumps(gate_dict(report)))
+    document["shard"] = {"index": index, "total": 3}
+    return document
+
+
 def test_basb_report_merge_carries_waived_outcomes_waivers_and_policy_through(tmp_path: Path) -> None:
     at = datetime(2026, 6, 1, tzinfo=UTC)
-    waiver = _waiver(service="*")
-    documents = []
-    for n, service in enumerate(("notes-a", "notes-b")):
-        checks = [with_policy(_failure(service=service), Policy(), [waiver], at.date())] if n == 0 else []
-        checks.append(CheckResult(id="health.handshake", service=service, outcome="pass"))
-        report = build_gate(
-            checks,
-            environment="prod",
-            services=[],
-            started_at=at,
-            finished_at=at,
-            runbooks_dir=None,
-            ci_ok=None,
-            waivers=waiver_statuses([waiver], matched_waivers(checks), today=at.date(), full_run=False),
-            policy=[PolicyChange("smoke.unknown_tool", "warn", "defaults")],
-        )
-        documents.append((tmp_path / f"shard{n}.json", json.loads(json.dumps(gate_dict(report)))))
-    merged, _extra = merge_gates(documents)
-    assert merged.verdict == "pass"
-    assert [c.outcome for c in merged.waived] == ["waived"]
+    shards = [(tmp_path / f"s{n}.json", _shard_document(n, f"notes-{n}", n == 1, at)) for n in (1, 2, 3)]
+    merged, _extra = merge_gates(shards)
+    assert (merged.verdict, merged.full_scope.full) == ("pass", True)
+    assert [(c.service, c.outcome) for c in merged.waived] == [("notes-1", "waived")]
     assert (merged.waived[0].waiver or {}).get("source") == "w.0"
     assert [(w.source, w.matched, w.state) for w in merged.waivers] == [("w.0", 1, "active")]
     assert merged.policy == (PolicyChange("smoke.unknown_tool", "warn", "defaults"),)
+
+
+def test_a_merge_calls_a_waiver_stale_only_when_every_shard_is_there(tmp_path: Path) -> None:
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    shards = [(tmp_path / f"s{n}.json", _shard_document(n, f"notes-{n}", False, at)) for n in (1, 2, 3)]
+    assert [w.state for w in merge_gates(shards)[0].waivers] == ["stale"]
+    assert [w.state for w in merge_gates(shards[:2])[0].waivers] == ["active"]  # shard 3/3 missing
 
 
 # --- the inventory ------------------------------------------------------------------------------
