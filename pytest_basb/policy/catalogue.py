@@ -7,12 +7,14 @@ A marker may name a module constant (`CHECK = "basb.code.flow"`, `basb_check(CHE
 
 from __future__ import annotations
 
-import ast
-import difflib
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ast
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # pytest_basb/
 GLOB_CHARACTERS = frozenset("*?[")
@@ -26,6 +28,8 @@ def shipped_suites_dir() -> Path | None:
 @cache
 def shipped_check_ids(suites: Path | None = None) -> frozenset[str]:
     """Every check id a `basb_check` marker under `suites` (default: the shipped suites) names."""
+    import ast  # only when a policy or waiver names checks: loading the plugin stays cheap
+
     folder = suites if suites is not None else shipped_suites_dir()
     if folder is None:
         return frozenset()
@@ -36,6 +40,8 @@ def shipped_check_ids(suites: Path | None = None) -> frozenset[str]:
 
 
 def _marker_ids(tree: ast.Module) -> Iterable[str]:
+    import ast
+
     constants = {
         target.id: node.value.value
         for node in tree.body
@@ -55,6 +61,8 @@ def _marker_ids(tree: ast.Module) -> Iterable[str]:
 
 def _is_marker(func: ast.expr) -> bool:
     """`pytest.mark.basb_check` (or `mark.basb_check`)."""
+    import ast
+
     return isinstance(func, ast.Attribute) and func.attr == "basb_check"
 
 
@@ -69,6 +77,8 @@ def matches(pattern: str, check_id: str) -> bool:
 
 def unknown_pattern_message(pattern: str, known: Iterable[str]) -> str | None:
     """None when `pattern` names at least one known check; else why not, with a did-you-mean."""
+    import difflib
+
     known = sorted(known)
     if any(matches(pattern, check_id) for check_id in known):
         return None
