@@ -177,9 +177,31 @@ def read_shard(folder: Path) -> tuple[Path, dict[str, Any]]:
         raise MergeError(f"{path}: not found; pass the --basb-report-dir of each shard run") from None
     except (OSError, ValueError) as exc:
         raise MergeError(f"{path}: not a readable gate.json ({exc})") from None
-    if document.get("version") != 1 or "checks" not in document:
+    if not isinstance(document, dict) or document.get("version") != 1 or "checks" not in document:
         raise MergeError(f"{path}: not a pytest-basb gate.json (version 1 with checks)")
+    problem = _schema_problem(document)
+    if problem is not None:
+        raise MergeError(f"{path}: not a valid gate.json: {problem}; pass the report folders the shard runs wrote")
+    for key in ("started_at", "finished_at"):
+        try:
+            datetime.fromisoformat(document[key])
+        except ValueError:
+            raise MergeError(f"{path}: `{key}` is not an ISO date-time: {document[key]!r}") from None
     return path, document
+
+
+def _schema_problem(document: dict[str, Any]) -> str | None:
+    """The first way `document` breaks schemas/gate-report.schema.json, or None."""
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("pytest_basb").joinpath("schemas/gate-report.schema.json").read_text("utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+    return f"{where}: {error.message[:200]}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

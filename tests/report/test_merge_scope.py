@@ -21,15 +21,39 @@ def shard(
     environment: str = "prod",
     checks_total: int | None = 6,
 ) -> tuple[Path, dict[str, Any]]:
-    checks = [
-        {"id": "health.handshake", "service": s, "outcome": "pass", "nodeid": f"test_handshake[{s}]"} for s in services
+    checks: list[dict[str, Any]] = [
+        {
+            "id": "health.handshake",
+            "service": s,
+            "outcome": "pass",
+            "severity": "fail",
+            "duration_s": 0.01,
+            "message": None,
+            "evidence": {},
+            "nodeid": f"test_handshake[{s}]",
+        }
+        for s in services
     ]
     document: dict[str, Any] = {
         "version": 1,
         "environment": environment,
         "started_at": "2026-12-03T08:00:00+00:00",
         "finished_at": "2026-12-03T08:01:00+00:00",
-        "services": [{"id": s} for s in services],
+        "verdict": "pass",
+        "duration_s": 60.0,
+        "summary": {"pass": len(services)},
+        "gate": [],
+        "services": [
+            {
+                "id": s,
+                "status": "pass",
+                "role": None,
+                "transport": "stdio",
+                "protocol_version": None,
+                "server": {"name": None, "version": None},
+            }
+            for s in services
+        ],
         "checks": checks,
         "scope": {
             "full": False,
@@ -87,3 +111,16 @@ def test_a_single_full_run_merges_as_itself() -> None:
     document["scope"]["full"] = True
     report, _ = merge_gates([(path, document)])
     assert report.full_scope.full
+
+
+def test_merge_cli_refuses_reports_that_break_the_schema(tmp_path: Path) -> None:
+    import json
+
+    from pytest_basb.report.merge import main
+
+    _, document = shard(1, services=("a",))
+    document["checks"][0]["outcome"] = "great"
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s1" / "gate.json").write_text(json.dumps(document))
+    assert main(["merge", "--out", str(tmp_path / "out"), str(tmp_path / "s1")]) == 2
+    assert not (tmp_path / "out").exists()
