@@ -169,6 +169,7 @@ def test_secrets_never_appear_in_output_or_reports(gate: Gate, monkeypatch: pyte
             transport: streamable-http
             url: http://127.0.0.1:{port}/mcp
             launch: ["python", "{GOOD_SERVER}", "--http", "{port}", "--require-token", "BASB_SELFTEST_TOKEN"]
+            env: {{BASB_SELFTEST_TOKEN: "${{BASB_SELFTEST_TOKEN}}"}}  # a launched server gets only its env
             headers: {{Authorization: "Bearer ${{BASB_SELFTEST_TOKEN}}"}}
             smoke: [{{tool: echo, arguments: {{text: "${{BASB_SELFTEST_TOKEN}}"}}}}]
             # A wrong expectation built from the secret: its failure message must mask it.

@@ -271,6 +271,7 @@ def test_only_secrets_are_masked_a_port_from_a_variable_stays_readable(
             health_url: http://127.0.0.1:${{BASB_SELFTEST_PORT}}/not-there
             launch: ["python", "{GOOD_SERVER}", "--http", "${{BASB_SELFTEST_PORT}}",
                      "--require-token", "BASB_SELFTEST_TOKEN"]
+            env: {{BASB_SELFTEST_TOKEN: "${{BASB_SELFTEST_TOKEN}}"}}  # a launched server gets only its env
             headers: {{Authorization: "Bearer ${{BASB_SELFTEST_TOKEN}}"}}
             secrets: [BASB_SELFTEST_PASSPHRASE]
             # Listed under `secrets:`, so masked although its variable name does not say so.
