@@ -51,6 +51,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--basb-print-inventory: print the zero-config run's inventory and stop, before connecting."""
+    if not config.getoption("basb_print_inventory", False):
+        return None
+    from pytest_basb.inventory.adhoc import AdhocError, adhoc_services, inventory_yaml
+
+    try:
+        services = adhoc_services(config.getoption("basb_url") or (), config.getoption("basb_command") or ())
+    except AdhocError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not services:
+        raise pytest.UsageError('--basb-print-inventory: name the servers: --basb-url=URL or --basb-command="CMD ARGS"')
+    print(inventory_yaml(services, timeout_s=config.getoption("basb_timeout")), end="")
+    return 0
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in SUITE_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
@@ -68,6 +84,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_basb.run.shipped import add_shipped_suites
 
     add_shipped_suites(config)
+    if state.options.adhoc and not config.option.markexpr:
+        from pytest_basb.inventory.adhoc import ADHOC_SUITES
+
+        config.option.markexpr = ADHOC_SUITES  # a first check of a server: health and smoke
     prepare_environment(state, worker_input)
     global _active_state
     _active_state = state
@@ -379,8 +399,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# Bare `pytest` in a folder with no tests and no environment: how to start, in one line.
+START_HINT = (
+    'pytest-basb: no environment chosen. Check a server: pytest --basb-url=URL or --basb-command="CMD ARGS"; '
+    "or an inventory's environment: pytest --basb-env=NAME"
+)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
+    if state is not None and not state.active and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        terminalreporter.write_line(START_HINT)
     if state is None or not state.terminal_lines:
         return
     terminalreporter.section("BASB quality gate")

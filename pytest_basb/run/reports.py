@@ -7,10 +7,12 @@ Allure's environment and categories files when --alluredir is given.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_basb.model.files import atomic_write
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.run.scope import run_scope
@@ -49,6 +51,8 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = [_monitoring_files(report, state)]
+    if state.adhoc_services:
+        notes.append(_adhoc_inventory(state, report_dir / "inventory.yaml"))
     vault = state.options.vault or environment.vault
     if vault is not None:
         logs = logged(report, state)
@@ -63,6 +67,17 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
     ]
+
+
+def _adhoc_inventory(state: BasbState, path: Path) -> str:
+    """A zero-config run keeps its inventory (services named after their servers) for the team's file."""
+    from pytest_basb.inventory.adhoc import ADHOC_ENV, inventory_yaml
+
+    workdir = state.options.workdir or Path.cwd()
+    cwd = os.path.relpath(workdir, path.parent) if any(s.command for s in state.adhoc_services) else None
+    text = inventory_yaml(state.adhoc_services, timeout_s=state.options.timeout_s, cwd=cwd)
+    state.report_paths.append(atomic_write(path, text))
+    return f"inventory of this run: {path} (keep it: pytest --basb-inventory={path} --basb-env={ADHOC_ENV})"
 
 
 def _monitoring_files(report: GateReport, state: BasbState) -> str:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pytest_basb.connection.runtime import McpRuntime
     from pytest_basb.connection.session import ServiceSession
     from pytest_basb.connection.speculation import ServicePlan, Speculation
+    from pytest_basb.inventory.adhoc import AdhocService
     from pytest_basb.inventory.load import Environment, ServiceConfig
     from pytest_basb.model.results import CheckResult
     from pytest_basb.ops.ci_status import CiStatus
@@ -42,6 +43,14 @@ class Options:
     pushgateway: str | None = None  # --basb-pushgateway URL
     shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
     log: str = "auto"  # --basb-log: auto (full runs only), always, never
+    # Zero-config run: --basb-url / --basb-command (environment `adhoc`, no inventory file)
+    urls: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    workdir: Path | None = None  # where pytest started: stdio commands of a zero-config run run there
+
+    @property
+    def adhoc(self) -> bool:
+        return bool(self.urls or self.commands)
 
 
 @dataclass
@@ -76,6 +85,7 @@ class BasbState:
     verdict: str | None = None
     scope: Scope | None = None  # what this run set out to check and checked (scope.py)
     terminal_lines: list[str] = field(default_factory=list)
+    adhoc_services: list[AdhocService] = field(default_factory=list)  # a zero-config run's, as named
 
     @property
     def active(self) -> bool:
