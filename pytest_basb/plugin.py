@@ -26,10 +26,10 @@ from pytest_basb.run.fixtures import (
     basb_vault,
 )
 from pytest_basb.run.options import add_options, read_options
-from pytest_basb.run.outcome import result_for, role_unmatched, service_in_nodeid, service_of
+from pytest_basb.run.outcome import as_blocked_skip, result_for, role_unmatched, service_in_nodeid, service_of
 from pytest_basb.run.scope import chosen_by_markexpr
 from pytest_basb.run.setup import launch_services, prepare_environment
-from pytest_basb.run.state import STATE_KEY, BasbState
+from pytest_basb.run.state import HANDSHAKE_CHECK, STATE_KEY, BasbState
 
 __all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
 
@@ -212,6 +212,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         from pytest_basb.connection.speculation import plans_from
 
         services = services_to_prefetch(item.session, item.config)
+        state.handshake_here = {
+            sid for i in item.session.items if (sid := service_of(i)) is not None and _check_id(i) == HANDSHAKE_CHECK
+        }
         plans = plans_from(_checks_of(item.session.items, set(services)))
         if getattr(item.config, "workerinput", {}).get("basb_by_service"):
             # Some worker of this run owns (and publishes the tools of) each collected service.
@@ -221,6 +224,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     if allure_enabled(item.config):
         label_test(item, check_id=str(marker.args[0]), service=service_id, environment=_env_name(state))
+
+
+def _check_id(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("basb_check")
+    return str(marker.args[0]) if marker else None
 
 
 def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list[str]:
@@ -308,7 +316,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     state = item.config.stash.get(STATE_KEY, None)
     if state is None or not state.active:
         return report
-    if call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
+    as_blocked_skip(item, report, call)
+    if not report.skipped and call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
         report.longrepr = str(call.excinfo.value)
     if state.redactor and report.longrepr is not None:
         if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason); pytest needs the tuple

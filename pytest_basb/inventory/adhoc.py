@@ -76,12 +76,19 @@ def guessed_id(service: AdhocService) -> str:
     for word in service.command:
         if word.startswith("-") or word in _LAUNCHERS:
             continue
-        name = PurePosixPath(word.removeprefix("@").split("@", 1)[0])  # npm's @scope/name@version
+        name = PurePosixPath(_without_version(word))
         stem = name.stem if name.suffix in (".py", ".js", ".mjs", ".ts") else name.name
         if stem in ("index", "main", "server", "__main__") and len(name.parts) > 1:
             stem = next((p for p in reversed(name.parts[:-1]) if p not in ("dist", "build", "src", "lib")), stem)
         return sanitised(stem)
     return sanitised(PurePosixPath(service.command[0]).name) if service.command else "service"
+
+
+def _without_version(word: str) -> str:
+    """npm's `@scope/name@1.2` and `name@1.2` without the version; a path is left alone."""
+    if word.startswith("@"):
+        return word[1:].split("@", 1)[0]
+    return word.split("@", 1)[0] if "/" not in word else word
 
 
 def adhoc_services(urls: Iterable[str], commands: Iterable[str]) -> list[AdhocService]:

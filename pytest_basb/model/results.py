@@ -36,6 +36,8 @@ class CheckResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     environment: str = ""
     nodeid: str = ""
+    # A check that could not run because another failed first (its id): a skip, the cause fails.
+    blocked_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

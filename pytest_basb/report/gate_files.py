@@ -77,6 +77,7 @@ def _check_dict(check: CheckResult) -> dict[str, Any]:
         "message": check.message,
         "evidence": _sorted_json(check.evidence),
         "nodeid": check.nodeid,
+        **({"blocked_by": check.blocked_by} if check.blocked_by else {}),
     }
 
 
@@ -270,6 +271,10 @@ def _terminal_status(report: GateReport, service: ServiceResult, suite: str, blo
     if counts.get("fail") or counts.get("error"):
         failing = [c for c in report.failures if c.service == service.id and suite_of(c.id) == suite]
         return "blocked" if all(check_key(c) in blocked for c in failing) else "FAIL"
+    if not (counts.get("pass") or counts.get("warn")) and any(
+        check_key(c) in blocked for c in report.checks if c.service == service.id and suite_of(c.id) == suite
+    ):
+        return "blocked"
     if counts.get("warn"):
         return "pass(warn)"
     if counts.get("pass"):
