@@ -380,6 +380,7 @@ class _ResultCollector:
             if name == RESULT_PROPERTY:
                 result = CheckResult.from_dict(json.loads(str(value)))
                 self.state.results[result.nodeid] = result
+                self.state.locations[result.nodeid] = report.location[0]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -400,6 +401,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if config.option.collectonly or (not state.results and run_scope(state) is None):
         return
+    stop = session.shouldfail or session.shouldstop
+    state.stopped_early = stop if isinstance(stop, str) else "stopped early" if stop else None
     # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.
     from pytest_basb.run.reports import write_run_reports
 

@@ -431,3 +431,18 @@ _JUDGES: dict[str, _Judge] = {
     INCIDENT: _incident,
     SECURITY: _security,
 }
+
+
+# Checks that count toward a gate item (see the judges above); the rest (regression.*, basb.*, flow.*,
+# a team's own suites) fail the verdict directly and are named as such.
+ITEM_EVIDENCE: tuple[str, ...] = ("health.", "smoke.", "monitoring.", "security.")
+
+
+def outside_items(checks: Sequence[CheckResult]) -> list[CheckResult]:
+    """The failing checks (causes only, not the blocked ones) that belong to no gate item."""
+    blocked = blocked_by(checks)
+    return [
+        c
+        for c in checks
+        if c.outcome in BLOCKING and check_key(c) not in blocked and not c.id.startswith(ITEM_EVIDENCE)
+    ]

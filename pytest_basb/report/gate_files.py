@@ -23,6 +23,7 @@ from pytest_basb.report.gate import (
     ServiceResult,
     blocked_lines,
     check_key,
+    outside_items,
     plural,
     runbook_path,
     suite_of,
@@ -250,9 +251,12 @@ def terminal_table(report: GateReport) -> list[str]:
         if item.status == NOT_EVALUATED:
             lines.append(f"not evaluated: {item.item} — {item.evidence[-1] if item.evidence else 'no evidence'}")
     gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
+    outside = outside_items(report.checks)
+    named = ", ".join(f"{c.id} on {c.service}" for c in outside[:3]) + (" …" if len(outside) > 3 else "")
+    elsewhere = f" ({len(outside)} outside the gate items: {named})" if outside else ""
     lines.append(
         f"verdict: {report.verdict_text()} ({report.environment}) — "
-        f"{plural(len(report.failures), 'failing check')}; gate items: {gate}"
+        f"{plural(len(report.failures), 'failing check')}{elsewhere}; gate items: {gate}"
     )
     return lines
 

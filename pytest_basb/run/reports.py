@@ -7,13 +7,15 @@ Allure's environment and categories files when --alluredir is given.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_basb.model.files import atomic_write
-from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
+from pytest_basb.report.gate import GateReport, Scope, ServiceSummary, build_gate
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.run.scope import run_scope
 from pytest_basb.run.shipped import runbooks_dir as runbooks_dir_for
@@ -22,6 +24,8 @@ from pytest_basb.targets.where import target_label, targets_line
 
 if TYPE_CHECKING:
     from pytest_basb.inventory.load import ServiceConfig
+
+RERUN_LISTED = 5  # failing checks in the terminal's rerun line
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
@@ -43,7 +47,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         # The pipeline's earlier jobs (--basb-ci-status); without them this run cannot judge CI.
         ci_ok=ci_status.ok if ci_status is not None else None,
         ci_evidence=ci_status.evidence() if ci_status is not None else (),
-        scope=run_scope(state),
+        scope=stopped_early(run_scope(state), state),
     )
     report_dir = state.options.report_dir
     state.report_paths = [
@@ -53,6 +57,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     notes: list[str] = [_monitoring_files(report, state)]
     if state.adhoc_services:
         notes.append(_adhoc_inventory(state, report_dir / "inventory.yaml"))
+    notes += [f"recorded baseline: {path}" for path in recorded_baselines(report)]
     vault = state.options.vault or environment.vault
     if vault is not None:
         logs = logged(report, state)
@@ -63,10 +68,46 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     state.verdict = report.verdict
     state.terminal_lines = [
         *terminal_table(report),
+        *rerun_line(report, state, config),
         targets_line(targets),
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
     ]
+
+
+def rerun_line(report: GateReport, state: BasbState, config: Any) -> list[str]:
+    """The failing checks as node ids to paste into pytest from the folder it was started in."""
+    ids = [pasteable(c.nodeid, state.locations.get(c.nodeid), config) for c in report.root_failures[:RERUN_LISTED]]
+    if not ids:
+        return []
+    more = f" (and {len(report.root_failures) - RERUN_LISTED} more)" if len(report.root_failures) > RERUN_LISTED else ""
+    return [f"rerun: pytest {' '.join(shlex.quote(i) for i in ids)} (with the --basb-* options of this run){more}"]
+
+
+def pasteable(nodeid: str, location: str | None, config: Any) -> str:
+    """`nodeid` with its file relative to the invocation folder (the shipped suites live elsewhere)."""
+    if location is None or "::" not in nodeid:
+        return nodeid
+    path = (Path(config.rootpath) / location).resolve()
+    return f"{os.path.relpath(path, config.invocation_params.dir)}::{nodeid.split('::', 1)[1]}"
+
+
+def recorded_baselines(report: GateReport) -> list[str]:
+    """The baseline files a --basb-record-baseline run wrote (each once)."""
+    paths = {str(c.evidence["path"]) for c in report.checks if c.evidence.get("recorded") and c.evidence.get("path")}
+    return sorted(paths)
+
+
+def stopped_early(scope: Scope | None, state: BasbState) -> Scope | None:
+    """-x / --maxfail stopped the run: the checks it never reached make it partial."""
+    if scope is None or state.stopped_early is None or len(state.results) >= scope.checks_selected:
+        return scope
+    return dataclasses.replace(
+        scope,
+        services_checked=len({r.service for r in state.results.values()}),
+        checks_selected=len(state.results),
+        reasons=(*scope.reasons, f"{state.stopped_early} (-x/--maxfail)"),
+    )
 
 
 def _adhoc_inventory(state: BasbState, path: Path) -> str:

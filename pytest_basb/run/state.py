@@ -88,6 +88,8 @@ class BasbState:
     adhoc_services: list[AdhocService] = field(default_factory=list)  # a zero-config run's, as named
     # Services whose health.handshake runs in this process: it reports their unreachability.
     handshake_here: set[str] = field(default_factory=set)
+    locations: dict[str, str] = field(default_factory=dict)  # nodeid -> its file, relative to the rootdir
+    stopped_early: str | None = None  # "stopping after 1 failures": -x / --maxfail ended the run
     blamed: dict[str, str] = field(default_factory=dict)  # service -> the check that reported its failed launch
 
     @property
