@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
 ALLURE_TOOL := tools/allure
 
-.PHONY: demo allure test lint typecheck selftest selftest-versions bench clean docker images images-current
+.PHONY: demo allure docs test lint typecheck selftest selftest-versions bench clean docker images images-current
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ allure: $(ALLURE_TOOL)/node_modules/.installed
 	@[ -d "$(ALLURE_RESULTS)" ] || { echo "make allure: no results in $(ALLURE_RESULTS); run make demo first"; exit 2; }
 	$(ALLURE_TOOL)/node_modules/.bin/allure generate $(ALLURE_RESULTS) --output $(ALLURE_REPORT)
 	@echo "Allure report: $(ALLURE_REPORT)/index.html"
+
+# Generated documentation: the inventory reference from the inventory's JSON Schema.
+docs: $(VENV)/.installed
+	$(BIN)/python -m pytest_basb.inventory.reference docs/reference/inventory.md
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
