@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _STDIO_GRACE_S = 1.0  # a server may exit on its own after stdin closes; then its group is killed
+_CLOSED_STAND_IN = "Connection closed"  # the SDK's words when the transport ended (JSON-RPC -32000)
 _EXIT_WAIT_S = 1.0  # after stdout ends, how long to wait for the server's exit status
 # Failures after which a session is not asked again: its later checks cite the first one.
 BREAKING = frozenset({"timeout", "closed", "oversized", "connect"})
@@ -138,7 +139,7 @@ class Connection:
         except Exception as exc:
             if self.handshake is None and self.failure is None:
                 failed = explained(self._auth_watch, describe_exc(exc, "the handshake"))
-                if self.exit_status is not None:  # a stdio server that died says more than "connection closed"
+                if self.exit_status is not None and _CLOSED_STAND_IN in failed:  # says more than "connection closed"
                     failed = f"the server exited with status {self.exit_status} before it answered the handshake"
                 self.failure = ServiceError(self._explain(f"connect failed: {failed}"), kind="connect")
         finally:
