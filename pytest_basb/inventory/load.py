@@ -23,6 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_basb.model.json_schema import schema_problem
+
 Transport = Literal["stdio", "streamable-http", "sse"]
 ROLES = ("vault", "capture", "organize", "distill", "express", "search")
 DEFAULT_TIMEOUT_S = 10.0
@@ -450,6 +452,9 @@ def _smoke_call(path: Path, key: str, entry: Mapping[str, Any]) -> SmokeCall:
         raise InventoryError(f"{path}: {key}.golden: only tool calls have golden results; remove it from this prompt.")
     if entry.get("ignore") and not golden:
         raise InventoryError(f"{path}: {key}.ignore: only used by golden calls; add `golden: true` or remove `ignore`.")
+    schema = expect.get("schema")
+    if schema is not None and (why := schema_problem(schema)) is not None:
+        raise InventoryError(f"{path}: {key}.expect.schema is not a valid JSON Schema: {why}. Fix the schema there.")
     return SmokeCall(
         tool=entry.get("tool"),
         prompt=entry.get("prompt"),
