@@ -199,7 +199,7 @@ class Regression:
                 data.setdefault("golden", {})[call.key] = kept
 
             self.write(change)
-            return passed(check, self.service.id, recorded=True, call=call.key)
+            return passed(check, self.service.id, recorded=True, call=call.key, path=self.display_path())
         data = self.baseline()
         if data is None:
             return skipped(check, self.service.id, NO_BASELINE)
@@ -223,7 +223,7 @@ class Regression:
                 data.setdefault("latency", {})[call.key] = figures
 
             self.write(change)
-            return passed(check, self.service.id, recorded=True, call=call.key, **figures)
+            return passed(check, self.service.id, recorded=True, call=call.key, path=self.display_path(), **figures)
         data = self.baseline()
         if data is None:
             return skipped(check, self.service.id, NO_BASELINE)
