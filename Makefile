@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
+ALLURE_TOOL := tools/allure
 
-.PHONY: demo allure test test-fast lint typecheck selftest selftest-versions bench clean docker images images-current
+.PHONY: demo allure docs test test-fast lint typecheck selftest selftest-versions bench clean docker images images-current
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,11 @@ $(NODE_SERVERS)/node_modules/.installed: $(NODE_SERVERS)/package.json
 	cd $(NODE_SERVERS) && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The Allure renderer alone (its own package.json: nothing of the self-tests' npm servers).
+$(ALLURE_TOOL)/node_modules/.installed: $(ALLURE_TOOL)/package.json $(ALLURE_TOOL)/package-lock.json
+	cd $(ALLURE_TOOL) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The gate on the embedded environment, serially (faster than -n 2 for six small services: see
 # bench/RESULTS.md); exit 5 (nothing selected) is reported, never taken as a pass.
 # It also writes Allure results (basb-report/allure-results) for `make allure`.
@@ -30,13 +36,17 @@ demo: $(VENV)/.installed
 	@scripts/pytest-or-explain $(BIN)/pytest --basb-env=local --alluredir=$(ALLURE_RESULTS) --clean-alluredir
 
 # Renders the Allure results of the last `make demo` (or ALLURE_RESULTS=DIR) into basb-report/allure-report;
-# installs the npm `allure` package (pinned in tests/servers/node/package.json) on first use.
+# installs the npm `allure` package alone (pinned in tools/allure/package.json) on first use.
 ALLURE_RESULTS ?= basb-report/allure-results
 ALLURE_REPORT ?= basb-report/allure-report
-allure: $(NODE_SERVERS)/node_modules/.installed
+allure: $(ALLURE_TOOL)/node_modules/.installed
 	@[ -d "$(ALLURE_RESULTS)" ] || { echo "make allure: no results in $(ALLURE_RESULTS); run make demo first"; exit 2; }
-	$(NODE_SERVERS)/node_modules/.bin/allure generate $(ALLURE_RESULTS) --output $(ALLURE_REPORT)
+	$(ALLURE_TOOL)/node_modules/.bin/allure generate $(ALLURE_RESULTS) --output $(ALLURE_REPORT)
 	@echo "Allure report: $(ALLURE_REPORT)/index.html"
+
+# Generated documentation: the inventory reference from the inventory's JSON Schema.
+docs: $(VENV)/.installed
+	$(BIN)/python -m pytest_basb.inventory.reference docs/reference/inventory.md
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -64,7 +74,7 @@ images-current: $(VENV)/.installed
 	elif [ -n "$$BASB_REQUIRE_DOCKER" ]; then exit 1; \
 	else echo "no Docker engine: the containers self-tests will be skipped (see README, Containers target)"; fi
 
-selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-current
+selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed $(ALLURE_TOOL)/node_modules/.installed images-current
 	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2 --dist loadgroup
 
 # The fast loop after a change: every unit test (tests/unit: pure functions, no process, no network)
@@ -96,4 +106,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .venv-3.* basb-report .basb $(NODE_SERVERS)/node_modules
+	rm -rf $(VENV) .venv-3.* basb-report .basb $(NODE_SERVERS)/node_modules $(ALLURE_TOOL)/node_modules

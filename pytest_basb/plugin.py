@@ -26,11 +26,11 @@ from pytest_basb.run.fixtures import (
     basb_vault,
 )
 from pytest_basb.run.options import add_options, read_options
-from pytest_basb.run.outcome import result_for, role_unmatched, service_in_nodeid, service_of
+from pytest_basb.run.outcome import as_blocked_skip, result_for, role_unmatched, service_in_nodeid, service_of
 from pytest_basb.run.policy import is_off, turn_off
 from pytest_basb.run.scope import chosen_by_markexpr
 from pytest_basb.run.setup import launch_services, prepare_environment
-from pytest_basb.run.state import STATE_KEY, BasbState
+from pytest_basb.run.state import HANDSHAKE_CHECK, STATE_KEY, BasbState
 
 __all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
 
@@ -52,6 +52,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--basb-print-inventory: print the zero-config run's inventory and stop, before connecting."""
+    if not config.getoption("basb_print_inventory", False):
+        return None
+    from pytest_basb.inventory.adhoc import AdhocError, adhoc_services, inventory_yaml
+
+    try:
+        services = adhoc_services(config.getoption("basb_url") or (), config.getoption("basb_command") or ())
+    except AdhocError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not services:
+        raise pytest.UsageError('--basb-print-inventory: name the servers: --basb-url=URL or --basb-command="CMD ARGS"')
+    print(inventory_yaml(services, timeout_s=config.getoption("basb_timeout")), end="")
+    return 0
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in SUITE_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
@@ -69,6 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_basb.run.shipped import add_shipped_suites
 
     add_shipped_suites(config)
+    if state.options.adhoc and not config.option.markexpr:
+        from pytest_basb.inventory.adhoc import ADHOC_SUITES
+
+        config.option.markexpr = ADHOC_SUITES  # a first check of a server: health and smoke
     prepare_environment(state, worker_input)
     global _active_state
     _active_state = state
@@ -194,6 +214,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         from pytest_basb.connection.speculation import plans_from
 
         services = services_to_prefetch(item.session, item.config)
+        state.handshake_here = {
+            sid for i in item.session.items if (sid := service_of(i)) is not None and _check_id(i) == HANDSHAKE_CHECK
+        }
         plans = plans_from(_checks_of(item.session.items, set(services)))
         if getattr(item.config, "workerinput", {}).get("basb_by_service"):
             # Some worker of this run owns (and publishes the tools of) each collected service.
@@ -203,6 +226,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     if allure_enabled(item.config):
         label_test(item, check_id=str(marker.args[0]), service=service_id, environment=_env_name(state))
+
+
+def _check_id(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("basb_check")
+    return str(marker.args[0]) if marker else None
 
 
 def services_to_prefetch(session: pytest.Session, config: pytest.Config) -> list[str]:
@@ -290,7 +318,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     state = item.config.stash.get(STATE_KEY, None)
     if state is None or not state.active:
         return report
-    if call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
+    as_blocked_skip(item, report, call)
+    if not report.skipped and call.excinfo is not None and call.excinfo.errisinstance(ServiceError):
         report.longrepr = str(call.excinfo.value)
     if state.redactor and report.longrepr is not None:
         if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason); pytest needs the tuple
@@ -370,6 +399,7 @@ class _ResultCollector:
             if name == RESULT_PROPERTY:
                 result = CheckResult.from_dict(json.loads(str(value)))
                 self.state.results[result.nodeid] = result
+                self.state.locations[result.nodeid] = report.location[0]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -392,6 +422,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if config.option.collectonly or (not state.results and run_scope(state) is None):
         return
+    stop = session.shouldfail or session.shouldstop
+    state.stopped_early = stop if isinstance(stop, str) else "stopped early" if stop else None
     # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.
     from pytest_basb.run.reports import write_run_reports
 
@@ -411,8 +443,17 @@ def _close_or_interrupt(session: pytest.Session, state: BasbState) -> None:
         session.exitstatus = pytest.ExitCode.INTERRUPTED
 
 
+# Bare `pytest` in a folder with no tests and no environment: how to start, in one line.
+START_HINT = (
+    'pytest-basb: no environment chosen. Check a server: pytest --basb-url=URL or --basb-command="CMD ARGS"; '
+    "or an inventory's environment: pytest --basb-env=NAME"
+)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
+    if state is not None and not state.active and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        terminalreporter.write_line(START_HINT)
     if state is None or not state.terminal_lines:
         return
     terminalreporter.section("BASB quality gate")

@@ -1,22 +1,29 @@
 """`basb-baseline`: the drift a promotion would bring, from two environments' recorded baselines.
 
-basb-baseline diff --from staging --to prod [--baseline-dir DIR] [--service ID]
+basb-baseline diff SOURCE TARGET [--baseline-dir DIR] [--service ID] [--json]
 
-Promoting `--from` over `--to` replaces the surface recorded for `--to` by the one recorded for
-`--from`; the changes are classified as `regression.surface` classifies them. Exit status: 1 when
-any change is breaking, 0 otherwise, 2 on bad input (missing folder, unreadable baseline).
+"What promoting SOURCE to TARGET changes": the surface and golden results recorded for SOURCE
+replace those recorded for TARGET; surface changes are classified as `regression.surface` classifies
+them, and a golden result that differs is breaking (TARGET's `regression.golden` would fail).
+`--from SOURCE --to TARGET` say the same. Exit status: 1 when any change is breaking, 0 otherwise,
+2 on bad input (missing folder, unreadable baseline, wrong arguments); never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.checks.drift import Drift, compare_surfaces
+from pytest_basb.checks.drift import Drift, compare_surfaces, golden_result
 from pytest_basb.regression.baseline import DEFAULT_DIR, BaselineError, read_baseline
+
+
+class _UsageError(ValueError):
+    pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,15 +31,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     diff = commands.add_parser(
         "diff",
-        help="Print the drift promoting one environment over another would bring",
-        description="Print the drift promoting --from over --to would bring; exit 1 on breaking changes",
+        help="Print what promoting SOURCE to TARGET changes",
+        description="Print what promoting SOURCE to TARGET changes (surface and golden results); "
+        "exit 1 on breaking changes",
     )
-    diff.add_argument("--from", dest="source", required=True, metavar="ENV", help="Environment promoted (e.g. staging)")
-    diff.add_argument("--to", dest="target", required=True, metavar="ENV", help="Environment promoted to (e.g. prod)")
+    diff.add_argument("source_env", nargs="?", metavar="SOURCE", help="Environment promoted (e.g. staging)")
+    diff.add_argument("target_env", nargs="?", metavar="TARGET", help="Environment promoted to (e.g. prod)")
+    diff.add_argument("--from", dest="source", metavar="SOURCE", help="Same as the SOURCE argument")
+    diff.add_argument("--to", dest="target", metavar="TARGET", help="Same as the TARGET argument")
     diff.add_argument(
         "--baseline-dir", type=Path, default=Path(DEFAULT_DIR), help=f"Baselines folder (default: ./{DEFAULT_DIR})"
     )
     diff.add_argument("--service", action="append", metavar="ID", help="Only this service (repeatable)")
+    diff.add_argument("--json", action="store_true", help="Print the drift as JSON (same exit status)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on usage errors: return its code
@@ -41,47 +52,103 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return _diff(args.baseline_dir, args.source, args.target, args.service)
-    except BaselineError as exc:
+        source, target = _environments(args)
+        report = _diff(args.baseline_dir, source, target, args.service)
+    except (BaselineError, _UsageError) as exc:
         return _error(str(exc))
+    except Exception as exc:  # a console script reports, it does not dump a traceback
+        return _error(f"{type(exc).__name__}: {exc}")
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else "\n".join(_text(report)))
+    return 1 if report["breaking"] else 0
 
 
-def _diff(directory: Path, source: str, target: str, only: list[str] | None) -> int:
+def _environments(args: argparse.Namespace) -> tuple[str, str]:
+    """SOURCE TARGET, or --from/--to; both spellings must agree."""
+    source, target = args.source_env, args.target_env
+    for name, positional, option in (("SOURCE (--from)", source, args.source), ("TARGET (--to)", target, args.target)):
+        if positional and option and positional != option:
+            raise _UsageError(f"{name} given twice: {positional!r} and {option!r}; give it once")
+    source, target = source or args.source, target or args.target
+    if not (source and target):
+        raise _UsageError("name both environments: basb-baseline diff SOURCE TARGET (or --from SOURCE --to TARGET)")
     if source == target:
-        return _error(f"--from and --to are both {source!r}; name two environments")
+        raise _UsageError(f"SOURCE and TARGET are both {source!r}; name two environments")
+    return str(source), str(target)
+
+
+def _diff(directory: Path, source: str, target: str, only: list[str] | None) -> dict[str, Any]:
     new, old = _load(directory, source), _load(directory, target)
     services = sorted(set(new) | set(old))
     if only:
         unknown = sorted(set(only) - set(services))
         if unknown:
-            return _error(f"no baseline for service(s) {', '.join(unknown)} in {source} or {target}")
+            raise _UsageError(f"no baseline for service(s) {', '.join(unknown)} in {source} or {target}")
         services = sorted(only)
-    print(f"basb-baseline diff: promoting {source} over {target} ({directory})")
-    breaking: list[str] = []
+    entries = []
     for service in services:
+        entry: dict[str, Any] = {"service": service}
         if service not in old:
-            print(f"{service}: new service (not in {target}'s baselines)")
-            continue
-        if service not in new:
-            print(f"{service}: only in {target}; the promotion leaves it as it is")
-            continue
-        drift = _service_drift(old[service], new[service])
-        counts = drift.counts()
-        if not any(counts.values()):
-            print(f"{service}: no drift")
-            continue
-        print(f"{service}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
-        for line in drift.lines():
-            print(f"  {line}")
-        for key, change in sorted(drift.info.items()):
-            print(f"  INFO      server {key}: {change['old']} → {change['new']}")
-        if drift.breaking:
-            breaking.append(service)
-    if breaking:
-        print(f"BREAKING: promoting {source} to {target} breaks callers of {', '.join(breaking)}")
-        return 1
-    print(f"OK: no breaking drift from {target} to {source}")
-    return 0
+            entry["status"] = "new"
+        elif service not in new:
+            entry["status"] = "only in target"
+        else:
+            drift = _service_drift(old[service], new[service])
+            golden = _golden_changes(service, old[service], new[service])
+            counts = {**drift.counts(), "golden": len(golden)}
+            entry.update(
+                status="drift" if any(counts.values()) else "no drift",
+                counts=counts,
+                changes=drift.lines(),
+                golden=golden,
+                info={key: change for key, change in sorted(drift.info.items())},
+                breaking=drift.breaking or bool(golden),
+            )
+        entries.append(entry)
+    breaking = [e["service"] for e in entries if e.get("breaking")]
+    return {
+        "source": source,
+        "target": target,
+        "baseline_dir": str(directory),
+        "services": entries,
+        "breaking": breaking,
+    }
+
+
+def _golden_changes(service: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Golden results SOURCE recorded that TARGET's regression.golden would not accept."""
+    before, after = old.get("golden") or {}, new.get("golden") or {}
+    changes = []
+    for key in sorted(set(before) & set(after)):
+        ignore = list(after[key].get("ignore") or before[key].get("ignore") or ())
+        result = golden_result(service, key, before[key], after[key], ignore=ignore)
+        if result.outcome == "fail":
+            diff = "; ".join(str(line) for line in result.evidence.get("diff", [])[:5])
+            changes.append(f"{key}: result differs: {diff}")
+    return changes
+
+
+def _text(report: dict[str, Any]) -> list[str]:
+    source, target = report["source"], report["target"]
+    lines = [f"basb-baseline diff: what promoting {source} to {target} changes ({report['baseline_dir']})"]
+    for entry in report["services"]:
+        service, status = entry["service"], entry["status"]
+        if status == "new":
+            lines.append(f"{service}: new service (not in {target}'s baselines)")
+        elif status == "only in target":
+            lines.append(f"{service}: only in {target}; the promotion leaves it as it is")
+        elif status == "no drift":
+            lines.append(f"{service}: no drift")
+        else:
+            counts = entry["counts"]
+            lines.append(f"{service}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+            lines += [f"  {line}" for line in entry["changes"]]
+            lines += [f"  GOLDEN    {line}" for line in entry["golden"]]
+            lines += [f"  INFO      server {key}: {c['old']} → {c['new']}" for key, c in entry["info"].items()]
+    if report["breaking"]:
+        lines.append(f"BREAKING: promoting {source} to {target} breaks callers of {', '.join(report['breaking'])}")
+    else:
+        lines.append(f"OK: no breaking drift from {target} to {source}")
+    return lines
 
 
 def _service_drift(old: dict[str, Any], new: dict[str, Any]) -> Drift:

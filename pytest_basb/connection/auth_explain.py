@@ -8,10 +8,12 @@ Imported by `client.py` only (it needs httpx2, which comes with `mcp`).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 
 import httpx2
+
+from pytest_basb.connection.transport_errors import SDK_STAND_INS, HttpAnswer, body_head
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,36 @@ class Rejection:
 
 
 class RejectionWatch(httpx2.Auth):
-    """Passes requests through untouched; keeps the last 401/403 answer for the error message."""
+    """Passes requests through untouched; keeps the last 401/403 answer and the last HTTP error
+    answer (status and the start of its body) for the error message."""
 
     def __init__(self) -> None:
         self.last: Rejection | None = None
+        self.last_error: HttpAnswer | None = None
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        response = yield request
+        self._note(request, response)
+        # A GET answered 405 means "no server stream" and a DELETE ends the session: both normal.
+        normal = (request.method, response.status_code) == ("GET", 405) or request.method == "DELETE"
+        if response.status_code >= 400 and not normal:
+            try:  # an error answer is short; the SDK reads the same (cached) body afterwards
+                content = await response.aread()
+            except Exception:
+                content = b""
+            self.last_error = HttpAnswer(
+                method=request.method,
+                status=response.status_code,
+                reason=response.reason_phrase,
+                url=str(request.url.copy_with(query=None)),
+                body_head=body_head(content),
+            )
 
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         response = yield request
+        self._note(request, response)
+
+    def _note(self, request: httpx2.Request, response: httpx2.Response) -> None:
         if response.status_code in (401, 403):
             self.last = Rejection(
                 status=response.status_code,
@@ -51,5 +76,14 @@ class RejectionWatch(httpx2.Auth):
 
 
 def explained(watch: RejectionWatch | None, fallback: str) -> str:
-    """The rejection, when the server refused our credentials; else the generic description."""
-    return watch.last.explain() if watch is not None and watch.last is not None else fallback
+    """The rejection, when the server refused our credentials; the HTTP status and body, when the
+    SDK replaced them by a stand-in; else the generic description."""
+    if watch is None:
+        return fallback
+    if watch.last is not None:
+        return watch.last.explain()
+    error = watch.last_error
+    if error is None:
+        return fallback
+    replaced = any(s in fallback for s in SDK_STAND_INS) or fallback.startswith(f"HTTP {error.status} ")
+    return error.explain() if replaced else fallback

@@ -61,6 +61,8 @@ T = TypeVar("T")
 SSE_EVENT_LIMIT = MAX_REPLY_BYTES + 1024 * 1024
 
 _STDIO_GRACE_S = 1.0  # a server may exit on its own after stdin closes; then its group is killed
+_CLOSED_STAND_IN = "Connection closed"  # the SDK's words when the transport ended (JSON-RPC -32000)
+_EXIT_WAIT_S = 1.0  # after stdout ends, how long to wait for the server's exit status
 # Failures after which a session is not asked again: its later checks cite the first one.
 BREAKING = frozenset({"timeout", "closed", "oversized", "connect"})
 
@@ -87,7 +89,8 @@ class Connection:
         self._scope: anyio.CancelScope | None = None
         self._closing: anyio.Event | None = None
         self._done: anyio.Event | None = None
-        self._auth_watch = RejectionWatch()  # remembers a 401/403, so the failure can say so
+        self._auth_watch = RejectionWatch()  # remembers a 401/403 or an HTTP error, so the failure can say so
+        self.exit_status: int | None = None  # a stdio server's, when it exited on its own
 
     # -- life cycle (loop thread) ----------------------------------------------------------
 
@@ -101,7 +104,7 @@ class Connection:
         with anyio.move_on_after(self.timeout_s):
             await ready.wait()
         if self.handshake is None and self.failure is None:
-            self.failure = ServiceError(self._explain(f"no handshake within {self.timeout_s:g}s"), kind="timeout")
+            self.failure = ServiceError(self._explain(self._no_handshake()), kind="timeout")
             self.cancel()
             self.kill()
         await prefetched.wait()
@@ -138,7 +141,9 @@ class Connection:
                     await self._closing.wait()
         except Exception as exc:
             if self.handshake is None and self.failure is None:
-                failed = explained(self._auth_watch, describe_exc(exc))
+                failed = explained(self._auth_watch, describe_exc(exc, "the handshake"))
+                if self.exit_status is not None and _CLOSED_STAND_IN in failed:  # says more than "connection closed"
+                    failed = f"the server exited with status {self.exit_status} before it answered the handshake"
                 self.failure = ServiceError(self._explain(f"connect failed: {failed}"), kind="connect")
         finally:
             self._client = None
@@ -233,6 +238,9 @@ class Connection:
                         await to_client.send(oversized_reply(line.size, line.head))
                     elif line.strip():
                         await to_client.send(parse_line(line))
+                # stdout ended: if the server exited on its own, its exit status is the news
+                with anyio.move_on_after(_EXIT_WAIT_S):
+                    self.exit_status = await process.process.wait()
 
         async def write() -> None:
             async with from_client:
@@ -307,6 +315,22 @@ class Connection:
         return ServiceError(self._explain(f"{what}: {describe_exc(exc)}"), kind="protocol")
 
     # -- diagnostics ------------------------------------------------------------------------
+
+    @property
+    def says_sse(self) -> bool:
+        """A streamable-HTTP POST answered 404 or 405: the URL may be an SSE endpoint."""
+        answer = self._auth_watch.last_error
+        return answer is not None and answer.method == "POST" and answer.status in (404, 405)
+
+    def _no_handshake(self) -> str:
+        """Why the handshake ran out of time: a server still starting (nothing on stdout yet) needs more."""
+        silent = not any(m["dir"] == "in" for m in self.transcript.messages)
+        raise_it = "raise timeout_s in the inventory (or --basb-timeout)"
+        if self.endpoint.transport == "stdio" and silent and self.exit_status is None:
+            return f"no handshake: still starting after {self.timeout_s:g} s: {raise_it}"
+        if silent and self.endpoint.transport != "stdio":
+            return f"no answer to the handshake within {self.timeout_s:g} s ({raise_it} if the server is slow)"
+        return f"no handshake within {self.timeout_s:g} s ({raise_it} if the server is slow)"
 
     def stderr_tail(self, lines: int = 8) -> str:
         """The server's last non-blank stderr lines, and its first error line (the root cause is rarely last)."""

@@ -125,12 +125,19 @@ def describe_handshake(client: Client, duration_s: float) -> Handshake:
     )
 
 
-def describe_exc(exc: BaseException) -> str:
+def describe_exc(exc: BaseException, phase: str = "") -> str:
+    """What went wrong, in words: a transport failure says what happened on the wire (refused,
+    reset, HTTP status, TLS, which phase timed out), a JSON-RPC error its code and message."""
     if isinstance(exc, BaseExceptionGroup):
-        return "; ".join(describe_exc(e) for e in exc.exceptions)
+        return "; ".join(dict.fromkeys(describe_exc(e, phase) for e in exc.exceptions))
     if isinstance(exc, ServiceError):
         return str(exc)
     if isinstance(exc, MCPError) and exc.error is not None:
         return f"JSON-RPC error {exc.error.code}: {exc.error.message}"
+    from pytest_basb.connection.transport_errors import describe_transport
+
+    described = describe_transport(exc, phase)
+    if described is not None:
+        return described
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {shorten(text, MESSAGE_LIMIT, squash=True)}"

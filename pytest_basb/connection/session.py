@@ -34,6 +34,9 @@ class ServiceSession:
         self._listings: dict[str, tuple[list[dict[str, Any]], int] | ServiceError] = {}
         self._broken: ServiceError | None = None
         self._blamed: str | None = None  # the check that reported the first failure
+        # The check that reports a failed connection, when it runs in this process (health.handshake):
+        # whichever check meets the failure first, the cause is reported once, by that check.
+        self.cause_check: str | None = None
         self.current_check: str | None = None  # set by the harness for each test
         self.last_duration_s = 0.0  # of the last request (also when its answer was sent ahead)
 
@@ -167,8 +170,15 @@ class ServiceSession:
         broken = self._broken
         if broken is None:
             return
-        if self._blamed is None or self._blamed == self.current_check:
-            self._blamed = self.current_check
+        if self._blamed is None:
+            never_connected = self._connection.handshake is None
+            self._blamed = self.cause_check if never_connected and self.cause_check else self.current_check
+        if self._blamed == self.current_check:
             raise broken
-        first_line = str(broken).splitlines()[0]
-        raise ServiceError(f"blocked by {self._blamed}: {first_line}", kind=broken.kind)
+        raise blocked(self._blamed, broken)
+
+
+def blocked(cause_check: str | None, cause: ServiceError) -> ServiceError:
+    """The failure a check meets when `cause_check` reports the cause (its first line is repeated)."""
+    first_line = str(cause).splitlines()[0]
+    return ServiceError(f"blocked by {cause_check}: {first_line}", kind=cause.kind, blocked_by=cause_check)

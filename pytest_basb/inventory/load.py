@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -499,9 +500,19 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
 
 
 def _argv(value: Sequence[str] | None) -> tuple[str, ...]:
+    """The argv to run, so that a venv need not be activated: `python` is the interpreter running
+    pytest, a `*.py` script runs under it, and a console script of that venv (not on PATH) is found there."""
     if not value:
         return ()
-    first = sys.executable if value[0] in _PYTHON_ALIASES else value[0]
+    first = value[0]
+    if first in _PYTHON_ALIASES:
+        return (sys.executable, *value[1:])
+    if first.endswith(".py"):
+        return (sys.executable, *value)
+    if "/" not in first and shutil.which(first) is None:
+        beside = Path(sys.executable).parent / first
+        if beside.is_file() and os.access(beside, os.X_OK):
+            first = str(beside)
     return (first, *value[1:])
 
 

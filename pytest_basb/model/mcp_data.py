@@ -9,9 +9,11 @@ from typing import Any
 class ServiceError(Exception):
     """A service misbehaved (timeout, crash, protocol error); the message says what happened."""
 
-    def __init__(self, message: str, *, kind: str) -> None:
+    def __init__(self, message: str, *, kind: str, blocked_by: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind  # timeout | closed | protocol | connect | oversized
+        # Set when this check did not meet the failure itself: the check that reported its cause.
+        self.blocked_by = blocked_by
 
 
 @dataclass(frozen=True)

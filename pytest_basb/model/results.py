@@ -39,6 +39,8 @@ class CheckResult:
     nodeid: str = ""
     policy: dict[str, str] | None = None  # {level, source}: the check policy in force (policy/levels.py)
     waiver: dict[str, str] | None = None  # {reason, expires, source, state}: the waiver that covered it
+    # A check that could not run because another failed first (its id): a skip, the cause fails.
+    blocked_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

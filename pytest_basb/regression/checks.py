@@ -227,7 +227,9 @@ class Regression:
             data.setdefault("golden", {})[call.key] = kept
 
         self.write(change)
-        return passed("regression.golden", self.service.id, recorded=True, call=call.key, ignored=found)
+        return passed(
+            "regression.golden", self.service.id, recorded=True, call=call.key, ignored=found, path=self.display_path()
+        )
 
     def check_latency(self, declared: DeclaredCall) -> CheckResult:
         check, call = "regression.latency", declared.call
@@ -245,7 +247,7 @@ class Regression:
                 data.setdefault("latency", {})[call.key] = figures
 
             self.write(change)
-            return passed(check, self.service.id, recorded=True, call=call.key, **figures)
+            return passed(check, self.service.id, recorded=True, call=call.key, path=self.display_path(), **figures)
         data = self.baseline()
         if data is None:
             return skipped(check, self.service.id, NO_BASELINE)

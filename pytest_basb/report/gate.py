@@ -252,12 +252,15 @@ def check_key(check: CheckResult) -> CheckKey:
 
 
 def blocked_by(checks: Sequence[CheckResult]) -> dict[CheckKey, str]:
-    """One root cause, reported once: a failure is blocked when the session refused it because an
-    earlier check broke it ("blocked by <check>: ..."), or when it repeats, word for word, an
-    earlier failure of the same service (e.g. every check of a service that never started)."""
+    """One root cause, reported once: a check is blocked when it could not run because another
+    check's failure came first (a skip with `blocked_by`, or a failure "blocked by <check>: ..."),
+    or when it repeats, word for word, an earlier failure of the same service."""
     first: dict[tuple[str, str], str] = {}
     blocked: dict[CheckKey, str] = {}
     for check in checks:
+        if check.blocked_by:
+            blocked[check_key(check)] = check.blocked_by
+            continue
         if check.outcome not in BLOCKING or not check.message:
             continue
         if check.message.startswith(BLOCKED_PREFIX):
@@ -495,3 +498,18 @@ _JUDGES: dict[str, _Judge] = {
     INCIDENT: _incident,
     SECURITY: _security,
 }
+
+
+# Checks that count toward a gate item (see the judges above); the rest (regression.*, basb.*, flow.*,
+# a team's own suites) fail the verdict directly and are named as such.
+ITEM_EVIDENCE: tuple[str, ...] = ("health.", "smoke.", "monitoring.", "security.")
+
+
+def outside_items(checks: Sequence[CheckResult]) -> list[CheckResult]:
+    """The failing checks (causes only, not the blocked ones) that belong to no gate item."""
+    blocked = blocked_by(checks)
+    return [
+        c
+        for c in checks
+        if c.outcome in BLOCKING and check_key(c) not in blocked and not c.id.startswith(ITEM_EVIDENCE)
+    ]

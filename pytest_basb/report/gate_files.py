@@ -25,6 +25,7 @@ from pytest_basb.report.gate import (
     ServiceResult,
     blocked_lines,
     check_key,
+    outside_items,
     plural,
     suite_of,
 )
@@ -82,6 +83,7 @@ def _check_dict(check: CheckResult) -> dict[str, Any]:
         "nodeid": check.nodeid,
         "policy": check.policy or Decision().to_dict(),  # the level in force and where it was set
         "waiver": check.waiver,
+        **({"blocked_by": check.blocked_by} if check.blocked_by else {}),
     }
 
 
@@ -304,9 +306,12 @@ def terminal_table(report: GateReport) -> list[str]:
         if item.status == NOT_EVALUATED:
             lines.append(f"not evaluated: {item.item} — {item.evidence[-1] if item.evidence else 'no evidence'}")
     gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
+    outside = outside_items(report.checks)
+    named = ", ".join(f"{c.id} on {c.service}" for c in outside[:3]) + (" …" if len(outside) > 3 else "")
+    elsewhere = f" ({len(outside)} outside the gate items: {named})" if outside else ""
     lines.append(
         f"verdict: {report.verdict_text()} ({report.environment}) — "
-        f"{plural(len(report.failures), 'failing check')}; gate items: {gate}"
+        f"{plural(len(report.failures), 'failing check')}{elsewhere}; gate items: {gate}"
     )
     return lines
 
@@ -342,6 +347,10 @@ def _terminal_status(report: GateReport, service: ServiceResult, suite: str, blo
         return "blocked" if all(check_key(c) in blocked for c in failing) else "FAIL"
     if counts.get("waived"):
         return "waived"
+    if not (counts.get("pass") or counts.get("warn")) and any(
+        check_key(c) in blocked for c in report.checks if c.service == service.id and suite_of(c.id) == suite
+    ):
+        return "blocked"
     if counts.get("warn"):
         return "pass(warn)"
     if counts.get("pass"):

@@ -37,9 +37,10 @@ class ServiceUnderTest:
     @property
     def session(self) -> ServiceSession:
         """The MCP session shared by every check of this service in this process."""
-        session = self._state.session(self.config.id)
         marker = self._node.get_closest_marker("basb_check")
-        session.current_check = str(marker.args[0]) if marker else self._node.name
+        check = str(marker.args[0]) if marker else self._node.name
+        session = self._state.session(self.config.id, check)
+        session.current_check = check
         return session
 
     @property

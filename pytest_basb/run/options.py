@@ -108,6 +108,29 @@ def add_options(parser: pytest.Parser) -> None:
         choices=LOG_POLICIES,
         help="Append this run to the DevOps log: auto (default: full runs only), always or never",
     )
+    group.addoption(
+        "--basb-url",
+        dest="basb_url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="Check this MCP server with no inventory (streamable HTTP; SSE when the URL ends in /sse); repeatable",
+    )
+    group.addoption(
+        "--basb-command",
+        dest="basb_command",
+        action="append",
+        default=[],
+        metavar="CMD ARGS",
+        help="Check the stdio MCP server this command starts, with no inventory (split like a shell, never run "
+        "by one); repeatable",
+    )
+    group.addoption(
+        "--basb-print-inventory",
+        dest="basb_print_inventory",
+        action="store_true",
+        help="Print the inventory (YAML) that reproduces this --basb-url/--basb-command run; exits without connecting",
+    )
     parser.addini("basb_env", "Default environment for --basb-env", default="")
     parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
     parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
@@ -152,8 +175,23 @@ def read_options(config: pytest.Config) -> Options:
     log = config.getoption("basb_log") or config.getini("basb_log") or "auto"
     if log not in LOG_POLICIES:
         raise pytest.UsageError(f"basb_log = {log!r} in the ini file: use one of {', '.join(LOG_POLICIES)}")
+    urls = tuple(config.getoption("basb_url") or ())
+    commands = tuple(config.getoption("basb_command") or ())
+    env_name = config.getoption("basb_env") or config.getini("basb_env") or None
+    if urls or commands:
+        from pytest_basb.inventory.adhoc import ADHOC_ENV
+
+        if config.getoption("basb_env") not in (None, ADHOC_ENV):
+            raise pytest.UsageError(
+                "--basb-env and --basb-url/--basb-command exclude each other: a zero-config run has no "
+                "inventory (its environment is `adhoc`); drop one of them"
+            )
+        env_name = ADHOC_ENV  # the ini's environment does not apply: the command line named the servers
     return Options(
-        env_name=config.getoption("basb_env") or config.getini("basb_env") or None,
+        urls=urls,
+        commands=commands,
+        workdir=config.invocation_params.dir,
+        env_name=env_name,
         inventory=inventory,
         report_dir=report_dir,
         vault=path_option(config, "basb_vault", None),

@@ -45,8 +45,26 @@ def result_for(
         message=state.redactor.text(message) if message else None,
         environment=state.environment.name if state.environment else "",
         nodeid=item.nodeid,
+        blocked_by=blocked_cause(call) if report.skipped else None,
     )
     return apply_policy(state, result)  # the check policy and the waivers in force
+
+
+def blocked_cause(call: pytest.CallInfo[None]) -> str | None:
+    """The check whose failure kept this one from running (it raised a blocked `ServiceError`)."""
+    if call.excinfo is None or not call.excinfo.errisinstance(ServiceError):
+        return None
+    return getattr(call.excinfo.value, "blocked_by", None)
+
+
+def as_blocked_skip(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
+    """A check blocked by another's failure is reported to pytest as skipped, with the cause."""
+    if report.when != "call" or blocked_cause(call) is None:
+        return
+    assert call.excinfo is not None
+    path, line = item.reportinfo()[:2]
+    report.outcome = "skipped"
+    report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {call.excinfo.value}")
 
 
 def service_of(item: pytest.Item) -> str | None:

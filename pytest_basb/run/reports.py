@@ -7,13 +7,17 @@ Allure's environment and categories files when --alluredir is given.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_basb.model.files import atomic_write
 from pytest_basb.policy.catalogue import shipped_check_ids
 from pytest_basb.policy.waivers import waiver_statuses
-from pytest_basb.report.gate import GateReport, PolicyChange, ServiceSummary, build_gate, matched_waivers
+from pytest_basb.report.gate import GateReport, PolicyChange, Scope, ServiceSummary, build_gate, matched_waivers
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.run.scope import run_scope
 from pytest_basb.run.shipped import runbook_dirs
@@ -23,6 +27,8 @@ from pytest_basb.targets.where import target_label, targets_line
 if TYPE_CHECKING:
     from pytest_basb.inventory.load import Environment, ServiceConfig
 
+RERUN_LISTED = 5  # failing checks in the terminal's rerun line
+
 
 def write_run_reports(state: BasbState, config: Any) -> None:
     environment = state.environment
@@ -31,7 +37,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     runbooks_dir = searched[0] if searched else None
     targets = target_facts(state)
     ci_status = state.options.ci_status
-    scope = run_scope(state)
+    scope = stopped_early(run_scope(state), state)
     results = list(state.results.values())
     report = build_gate(
         results,
@@ -62,6 +68,9 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = [_monitoring_files(report, state)]
+    if state.adhoc_services:
+        notes.append(_adhoc_inventory(state, report_dir / "inventory.yaml"))
+    notes += [f"recorded baseline: {path}" for path in recorded_baselines(report)]
     vault = state.options.vault or environment.vault
     if vault is not None:
         logs = logged(report, state)
@@ -72,6 +81,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
     state.verdict = report.verdict
     state.terminal_lines = [
         *terminal_table(report),
+        *rerun_line(report, state, config),
         targets_line(targets),
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
@@ -86,6 +96,52 @@ def policy_changes(environment: Environment) -> list[PolicyChange]:
         PolicyChange(check=rule.pattern, level=rule.level, source=rule.place, service=service)
         for rule, service in environment.policy.changes(shipped_check_ids())
     ]
+
+
+def rerun_line(report: GateReport, state: BasbState, config: Any) -> list[str]:
+    """The failing checks as node ids to paste into pytest from the folder it was started in."""
+    ids = [pasteable(c.nodeid, state.locations.get(c.nodeid), config) for c in report.root_failures[:RERUN_LISTED]]
+    if not ids:
+        return []
+    more = f" (and {len(report.root_failures) - RERUN_LISTED} more)" if len(report.root_failures) > RERUN_LISTED else ""
+    return [f"rerun: pytest {' '.join(shlex.quote(i) for i in ids)} (with the --basb-* options of this run){more}"]
+
+
+def pasteable(nodeid: str, location: str | None, config: Any) -> str:
+    """`nodeid` with its file relative to the invocation folder (the shipped suites live elsewhere)."""
+    if location is None or "::" not in nodeid:
+        return nodeid
+    path = (Path(config.rootpath) / location).resolve()
+    return f"{os.path.relpath(path, config.invocation_params.dir)}::{nodeid.split('::', 1)[1]}"
+
+
+def recorded_baselines(report: GateReport) -> list[str]:
+    """The baseline files a --basb-record-baseline run wrote (each once)."""
+    paths = {str(c.evidence["path"]) for c in report.checks if c.evidence.get("recorded") and c.evidence.get("path")}
+    return sorted(paths)
+
+
+def stopped_early(scope: Scope | None, state: BasbState) -> Scope | None:
+    """-x / --maxfail stopped the run: the checks it never reached make it partial."""
+    if scope is None or state.stopped_early is None or len(state.results) >= scope.checks_selected:
+        return scope
+    return dataclasses.replace(
+        scope,
+        services_checked=len({r.service for r in state.results.values()}),
+        checks_selected=len(state.results),
+        reasons=(*scope.reasons, f"{state.stopped_early} (-x/--maxfail)"),
+    )
+
+
+def _adhoc_inventory(state: BasbState, path: Path) -> str:
+    """A zero-config run keeps its inventory (services named after their servers) for the team's file."""
+    from pytest_basb.inventory.adhoc import ADHOC_ENV, inventory_yaml
+
+    workdir = state.options.workdir or Path.cwd()
+    cwd = os.path.relpath(workdir, path.parent) if any(s.command for s in state.adhoc_services) else None
+    text = inventory_yaml(state.adhoc_services, timeout_s=state.options.timeout_s, cwd=cwd)
+    state.report_paths.append(atomic_write(path, text))
+    return f"inventory of this run: {path} (keep it: pytest --basb-inventory={path} --basb-env={ADHOC_ENV})"
 
 
 def _monitoring_files(report: GateReport, state: BasbState) -> str:

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +25,37 @@ VAULT_VARIABLE = "BASB_VAULT"
 
 def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -> None:
     """Resolve the environment (after the vault copy, so ${BASB_VAULT} names the copy)."""
+    from pytest_basb.inventory.adhoc import AdhocError
     from pytest_basb.inventory.load import InventoryError, seed_vault_of
 
-    assert state.options.env_name is not None
+    env_name = state.options.env_name
+    assert env_name is not None
     try:
         if worker_input is None:
             state.run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
             mark_owner(state.run_dir)
             for line in reap_dead_runs(state.run_dir.parent, keep=state.run_dir):
                 print(f"pytest-basb: cleaned up after a killed run: {line}", file=sys.stderr)
-            seed = seed_vault_of(state.options.inventory, state.options.env_name)
+            if state.options.adhoc:
+                from pytest_basb.run.adhoc import adhoc_inventory
+
+                state.options = replace(state.options, inventory=adhoc_inventory(state))
+                state.publish_launch_errors()
+            seed = seed_vault_of(state.options.inventory, env_name)
             if seed is not None:
                 state.throwaway_vault = _copy_seed_vault(seed, state.run_dir)
         else:
             state.run_dir = Path(worker_input["basb_run_dir"])
+            if state.options.adhoc:  # named by the controller: read its inventory, never ask again
+                from pytest_basb.run.adhoc import ADHOC_FILE
+
+                state.options = replace(state.options, inventory=state.run_dir / ADHOC_FILE)
             if "basb_vault" in worker_input:
                 state.throwaway_vault = Path(worker_input["basb_vault"])
         if state.throwaway_vault is not None:
             os.environ[VAULT_VARIABLE] = str(state.throwaway_vault)
         environment = _load(state.options)
-    except InventoryError as exc:
+    except (InventoryError, AdhocError) as exc:
         raise pytest.UsageError(str(exc)) from None
     state.environment = environment
     state.redactor = Redactor(environment.secrets)

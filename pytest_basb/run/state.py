@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pytest_basb.connection.runtime import McpRuntime
     from pytest_basb.connection.session import ServiceSession
     from pytest_basb.connection.speculation import ServicePlan, Speculation
+    from pytest_basb.inventory.adhoc import AdhocService
     from pytest_basb.inventory.load import Environment, ServiceConfig
     from pytest_basb.model.results import CheckResult
     from pytest_basb.ops.ci_status import CiStatus
@@ -43,6 +44,14 @@ class Options:
     pushgateway: str | None = None  # --basb-pushgateway URL
     shard: tuple[int, int] | None = None  # (K, N) of --basb-shard
     log: str = "auto"  # --basb-log: auto (full runs only), always, never
+    # Zero-config run: --basb-url / --basb-command (environment `adhoc`, no inventory file)
+    urls: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    workdir: Path | None = None  # where pytest started: stdio commands of a zero-config run run there
+
+    @property
+    def adhoc(self) -> bool:
+        return bool(self.urls or self.commands)
 
 
 @dataclass
@@ -78,6 +87,12 @@ class BasbState:
     verdict: str | None = None
     scope: Scope | None = None  # what this run set out to check and checked (scope.py)
     terminal_lines: list[str] = field(default_factory=list)
+    adhoc_services: list[AdhocService] = field(default_factory=list)  # a zero-config run's, as named
+    # Services whose health.handshake runs in this process: it reports their unreachability.
+    handshake_here: set[str] = field(default_factory=set)
+    locations: dict[str, str] = field(default_factory=dict)  # nodeid -> its file, relative to the rootdir
+    stopped_early: str | None = None  # "stopping after 1 failures": -x / --maxfail ended the run
+    blamed: dict[str, str] = field(default_factory=dict)  # service -> the check that reported its failed launch
 
     @property
     def active(self) -> bool:
@@ -89,15 +104,14 @@ class BasbState:
             return self.options.timeout_s
         return self.environment.service(service_id).timeout_s
 
-    def session(self, service_id: str) -> ServiceSession:
-        """The one session of this process to `service_id`, opened on first use."""
+    def session(self, service_id: str, check: str | None = None) -> ServiceSession:
+        """The one session of this process to `service_id`, opened on first use; `check` is the check
+        asking (a failed launch is reported by one check, the others are blocked by it)."""
         if not self._launch_errors_read:  # the controller publishes them before any test runs
             self.launch_errors.update(self._published_launch_errors())
             self._launch_errors_read = True
         if service_id in self.launch_errors:
-            from pytest_basb.model.mcp_data import ServiceError
-
-            raise ServiceError(self.launch_errors[service_id], kind="connect")
+            raise self._launch_failure(service_id, check)
         if service_id not in self.sessions:
             from pytest_basb.connection.session import ServiceSession
             from pytest_basb.connection.wire import Transcript  # `mcp` is imported only once a check runs
@@ -108,8 +122,21 @@ class BasbState:
                 timeout_s=self.timeout_for(service_id),
                 transcript=Transcript(self.redactor),
             )
-            self.sessions[service_id] = ServiceSession(runtime, connection)
+            session = ServiceSession(runtime, connection)
+            session.cause_check = HANDSHAKE_CHECK if service_id in self.handshake_here else None
+            self.sessions[service_id] = session
         return self.sessions[service_id]
+
+    def _launch_failure(self, service_id: str, check: str | None) -> Exception:
+        from pytest_basb.connection.session import blocked
+        from pytest_basb.model.mcp_data import ServiceError
+
+        error = ServiceError(self.launch_errors[service_id], kind="connect")
+        if check is None:  # asked on behalf of another service's check: not this service's report
+            return error
+        cause = HANDSHAKE_CHECK if service_id in self.handshake_here else check
+        blamed = self.blamed.setdefault(service_id, cause)
+        return error if blamed == check else blocked(blamed, error)
 
     def mcp_runtime(self) -> McpRuntime:
         if self.runtime is None:
@@ -212,5 +239,6 @@ def _speculations(
 
 
 LAUNCH_ERRORS = "launch-errors.json"
+HANDSHAKE_CHECK = "health.handshake"
 STATE_KEY = pytest.StashKey[BasbState]()
 RESULT_KEY = pytest.StashKey["CheckResult"]()

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING
 
 from pytest_basb.inventory.load import ServiceConfig
 from pytest_basb.inventory.redaction import Redactor
+from pytest_basb.model.text import shorten
 from pytest_basb.targets.base import TargetError
 from pytest_basb.targets.process_env import launch_environment
 from pytest_basb.targets.reaper import ProcessRegistry
@@ -124,10 +125,14 @@ class Launcher:
                 self.ready_s[service.id] = round(time.monotonic() - launched.spawned_at, 3)
                 return
             time.sleep(_POLL_S)
-        raise TargetError(
-            f"{service.id}: {service.url} did not answer MCP within {timeout_s:g}s ({last}).\n"
-            f"{launched.log_tail(self.redactor)}"
-        )
+        if last.startswith("HTTP "):
+            why = f"{service.url} did not answer MCP within {timeout_s:g} s: {last}"
+        else:  # nothing listened yet: the server is slow to start, or listens elsewhere
+            why = (
+                f"{service.url} still starting after {timeout_s:g} s ({last}): raise timeout_s in the inventory "
+                "(or check the port the launch command listens on)"
+            )
+        raise TargetError(f"{service.id}: {why}\n{launched.log_tail(self.redactor)}".rstrip())
 
     def stop(self, grace_s: float | None = None) -> None:
         """SIGTERM each process group, then SIGKILL what is left after a grace period (0: at once)."""
@@ -168,6 +173,9 @@ def _answers_mcp(http: httpx.Client, service: ServiceConfig) -> tuple[bool, str]
         # Any JSON-RPC shaped answer (even an error: no session yet) means the MCP endpoint is up.
         body = response.text
         ok = '"jsonrpc"' in body or response.status_code in (400, 401, 403, 405, 406)
-        return ok, f"HTTP {response.status_code}"
+        head = shorten(body, 200, squash=True)
+        return ok, f"HTTP {response.status_code} {response.reason_phrase}" + (f": {head}" if head else "")
+    except httpx.ConnectError:
+        return False, "connection refused"
     except httpx.HTTPError as exc:
         return False, type(exc).__name__

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GOOD_SERVER, ROGUE_SERVER, SERVERS, Gate
+from tests.helpers import GOOD_SERVER, REPO, ROGUE_SERVER, Gate
 
-ALLURE_CLI = SERVERS / "node" / "node_modules" / "allure" / "cli.js"
+ALLURE_CLI = REPO / "tools" / "allure" / "node_modules" / "allure" / "cli.js"
 
 
 @pytest.mark.skipif(not ALLURE_CLI.exists() or shutil.which("node") is None, reason="make test installs allure")

@@ -113,9 +113,12 @@ def test_protocol_eras_and_allowed_versions(gate: Gate) -> None:
     assert by[("legacy", "health.handshake")]["evidence"]["protocol_version"] == "2025-11-25"
     assert by[("legacy", "health.liveness")]["evidence"]["method"] == "ping"
     assert by[("legacy", "health.protocol_version")]["outcome"] == "pass"
-    old = by[("old", "health.protocol_version")]
+    # The SDK refuses the version at connect: the handshake carries the cause and says which version;
+    # the version check itself is blocked by it (one failure per cause).
+    old = by[("old", "health.handshake")]
     assert old["outcome"] == "fail"
-    assert "2024-01-01" in old["message"]  # the SDK refuses the version at connect; we say which
+    assert "2024-01-01" in old["message"]
+    assert by[("old", "health.protocol_version")]["blocked_by"] == "health.handshake"
 
 
 def test_serial_and_parallel_runs_agree(gate: Gate) -> None:

@@ -24,7 +24,7 @@ ROGUE_DEADLINE_S = 3
 
 # mode -> (check id that reports the failure first, words its message must contain)
 CASES = {
-    "hang-handshake": ("health.handshake", f"no handshake within {ROGUE_DEADLINE_S}s"),
+    "hang-handshake": ("health.handshake", f"still starting after {ROGUE_DEADLINE_S} s: raise timeout_s"),
     "hang-call": ("smoke.call", f"no answer within {ROGUE_DEADLINE_S}s"),
     "garbage": ("health.stdio_hygiene", "not JSON-RPC"),
     "crash-call": ("smoke.call", "connection closed"),  # plus the server's stderr tail
@@ -81,6 +81,7 @@ def test_hostile_environment_fails_each_rogue_once_and_leaves_nothing(
     blocked = [c for c in checks if c["service"] == "hang-call" and c["id"] in ("smoke.unknown_tool",)]
     assert blocked
     assert all((c["message"] or "").startswith("blocked by smoke.call:") for c in blocked), blocked
+    assert all(c["outcome"] == "skip" and c["blocked_by"] == "smoke.call" for c in blocked), blocked
     output = result.stdout.str()
     assert "pytest_basb/" not in output, "a service failure was reported with the plugin's traceback"
     assert "site-packages/mcp" not in output

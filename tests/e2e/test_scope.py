@@ -105,7 +105,11 @@ def test_an_unreachable_service_fails_once_and_blocks_the_rest(gate: Gate) -> No
     result = gate.run("-m", "health or smoke", "--basb-target=live")
     document = _gate_json(gate)
     failing = [c for c in document["checks"] if c["outcome"] in ("fail", "error")]
-    assert len(failing) > 3
+    assert [c["id"] for c in failing] == ["health.handshake"]
+    blocked = [c for c in document["checks"] if c.get("blocked_by") == "health.handshake"]
+    assert len(blocked) > 3
+    assert all(c["outcome"] == "skip" for c in blocked)
+    assert result.ret == 1  # the cause fails the verdict
     text = result.stdout.str()
     table = text[text.index("BASB quality gate") :]
     assert table.count("failing: ") == 1, table
