@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from pytest_basb.connection import security_probe as probes
     from pytest_basb.connection.http_probe import client as http_client
     from pytest_basb.connection.session import ServiceSession as ServiceSession
+    from pytest_basb.flows.model import Flow as Flow
+    from pytest_basb.flows.model import FlowStep as FlowStep
     from pytest_basb.inventory.load import Environment as Environment
     from pytest_basb.inventory.load import Expectations as Expectations
     from pytest_basb.inventory.load import ServiceConfig as ServiceConfig
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from pytest_basb.model.results import skipped as skipped
     from pytest_basb.model.results import violated as violated
     from pytest_basb.regression.checks import Regression as Regression
+    from pytest_basb.run.flow_runner import FlowUnderTest as FlowUnderTest
     from pytest_basb.run.harness import BasbCheckWarning as BasbCheckWarning
     from pytest_basb.run.harness import DeclaredCall as DeclaredCall
     from pytest_basb.run.harness import ServiceUnderTest as ServiceUnderTest
@@ -48,6 +51,10 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "ServiceError": ("pytest_basb.model.mcp_data", "ServiceError"),
     "Handshake": ("pytest_basb.model.mcp_data", "Handshake"),
     "ToolCallOutcome": ("pytest_basb.model.mcp_data", "ToolCallOutcome"),
+    # declared flows (the inventory's `flows:`) and the fixture object that runs one
+    "FlowUnderTest": ("pytest_basb.run.flow_runner", "FlowUnderTest"),
+    "Flow": ("pytest_basb.flows.model", "Flow"),
+    "FlowStep": ("pytest_basb.flows.model", "FlowStep"),
     # the check result record and the ways to make one
     "CheckResult": ("pytest_basb.model.results", "CheckResult"),
     "Outcome": ("pytest_basb.model.results", "Outcome"),
@@ -73,6 +80,9 @@ __all__ = [
     "DeclaredCall",
     "Environment",
     "Expectations",
+    "Flow",
+    "FlowStep",
+    "FlowUnderTest",
     "Handshake",
     "Outcome",
     "Regression",

@@ -22,14 +22,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from pytest_basb.flows.model import Flow
+
 Transport = Literal["stdio", "streamable-http", "sse"]
 ROLES = ("vault", "capture", "organize", "distill", "express", "search")
+BASB_CONTRACT = "basb/1"  # the reference services' tool contract (schemas/basb/): runs the role suites
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_PROTOCOL_VERSIONS = ("2025-06-18", "2025-11-25", "2026-07-28")
 
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
 URL_PATTERN = "^(https?://|\\$\\{)"  # the inventory schema's $defs.url pattern
 POINTER_PATTERN = "^(/.*)?$"
+FLOW_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"  # step ids and saved names: templates read steps.<id>.<name>
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # argv[0] spelled like this means "the interpreter running pytest", so a venv need not be on PATH.
 _PYTHON_ALIASES = {"python", "python3"}
@@ -93,7 +97,8 @@ class SmokeCall:
 class ServiceConfig:
     id: str
     transport: Transport
-    role: str | None = None
+    role: str | None = None  # a label; the role suites run only with `contract`
+    contract: str | None = None  # BASB_CONTRACT: the service keeps its role's tool contract
     command: tuple[str, ...] = ()
     cwd: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
@@ -125,13 +130,18 @@ class Environment:
     seed_vault: Path | None = None
     # Every value substituted from ${VAR}: redacted wherever text leaves the plugin.
     secrets: frozenset[str] = frozenset()
+    flows: tuple[Flow, ...] = ()  # declared flows (docs/flows.md), sorted by name
 
     def service(self, service_id: str) -> ServiceConfig:
         return self._by_id[service_id]
 
+    def flow(self, name: str) -> Flow:
+        return next(flow for flow in self.flows if flow.name == name)
+
     def first_of_role(self, role: str) -> ServiceConfig | None:
-        """The service a cross-role flow uses for `role`: the environment's first of that role."""
-        return next((service for service in self.services if service.role == role), None)
+        """The service the CODE flow uses for `role`: the environment's first of that role that keeps
+        the BASB contract (a `role:` alone is a label)."""
+        return next((s for s in self.services if s.role == role and s.contract == BASB_CONTRACT), None)
 
     @functools.cached_property
     def _by_id(self) -> dict[str, ServiceConfig]:  # every check looks its service up: no scan of a fleet
@@ -183,6 +193,9 @@ def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = 
         services.append(_build_service(path, key, service_id, resolved))
     if not services:
         raise InventoryError(f"{path}: environments.{name}.services: no services; add at least one.")
+    flows = _flows(
+        path, name, _substitute(path, f"environments.{name}.flows", merged.get("flows"), environ, secrets), services
+    )
     base = path.parent
     return Environment(
         name=name,
@@ -191,7 +204,17 @@ def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = 
         vault=(base / merged["vault"]) if merged.get("vault") else None,
         seed_vault=(base / merged["seed_vault"]) if merged.get("seed_vault") else None,
         secrets=frozenset(s for s in secrets if s),
+        flows=flows,
     )
+
+
+def _flows(path: Path, name: str, raw: Mapping[str, Any] | None, services: Sequence[ServiceConfig]) -> tuple[Flow, ...]:
+    from pytest_basb.flows.definition import FlowDefinitionError, parse_flows
+
+    try:
+        return parse_flows(raw, [s.id for s in services])
+    except FlowDefinitionError as exc:
+        raise InventoryError(f"{path}: environments.{name}.{exc}") from None
 
 
 _VALIDATED: dict[tuple[str, int, int], Any] = {}
@@ -289,6 +312,11 @@ def _explain(path: Path, error: Any) -> str:
         return (
             f"{path}: {key}: `{error.instance}` is not a JSON pointer: write it as /field/sub "
             "(RFC 6901; `*` matches every key or index), e.g. /modified or /results/*/mtime."
+        )
+    if validator == "pattern" and error.validator_value == FLOW_NAME_PATTERN:
+        return (
+            f"{path}: {key}: `{error.instance}` is not a valid step or saved name: letters, digits and _, "
+            "not starting with a digit (templates read it as steps.<id>.<name>)."
         )
     if validator == "pattern":
         return f"{path}: {key}: must match the pattern {error.validator_value}."
@@ -391,6 +419,7 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
         id=service_id,
         transport=transport,
         role=raw.get("role"),
+        contract=raw.get("contract"),
         command=_argv(raw.get("command")),
         cwd=(base / raw["cwd"]) if raw.get("cwd") else base,
         env=dict(raw.get("env") or {}),

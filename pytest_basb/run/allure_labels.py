@@ -11,6 +11,7 @@ SEVERITY_BY_SUITE = {
     "security": "critical",
     "smoke": "critical",
     "basb": "critical",
+    "flow": "critical",
     "regression": "normal",
 }
 
@@ -46,3 +47,21 @@ def attach_result(result: Any) -> None:
     import allure
 
     allure.attach(result.to_json(), name="check result", attachment_type=allure.attachment_type.JSON)
+
+
+class _StepFailed(Exception):
+    """Raised inside an Allure step so Allure marks it failed; caught right after."""
+
+
+def record_step(title: str, attachments: dict[str, str], *, failed: bool) -> None:
+    """One step of a flow as an Allure step, with its request, answer and MCP exchange attached."""
+    import allure
+
+    try:
+        with allure.step(title):
+            for name, text in attachments.items():
+                allure.attach(text, name=name, attachment_type=allure.attachment_type.JSON)
+            if failed:
+                raise _StepFailed(title)
+    except _StepFailed:
+        pass
