@@ -417,7 +417,11 @@ def _incident(checks: Sequence[CheckResult], _ids: Sequence[str], runbooks: Path
 
 
 def runbook_path(runbooks_dir: Path, check_id: str) -> Path:
-    return runbooks_dir / f"{check_id}.md"
+    """`<check-id>.md`; a declared flow without a runbook of its own has its suite's (`flow.md`)."""
+    own = runbooks_dir / f"{check_id}.md"
+    if check_id.startswith("flow.") and not own.is_file():  # flow.<name>: named by the inventory
+        return runbooks_dir / f"{suite_of(check_id)}.md"
+    return own
 
 
 _JUDGES: dict[str, _Judge] = {

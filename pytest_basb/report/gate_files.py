@@ -15,6 +15,7 @@ from typing import Any
 from pytest_basb.model.files import atomic_write
 from pytest_basb.model.results import CheckResult
 from pytest_basb.model.text import shorten
+from pytest_basb.report.flow_data import flow_data_lines
 from pytest_basb.report.gate import (
     NOT_EVALUATED,
     SUITES,
@@ -111,6 +112,7 @@ def gate_md_lines(report: GateReport) -> list[str]:
         *_md_service_table(report),
         *_md_failures(report),
         *_md_check_list("Warnings", report.warnings),
+        *_md_flow_data(report),
     ]
 
 
@@ -206,6 +208,11 @@ def _md_failures(report: GateReport) -> list[str]:
     return lines
 
 
+def _md_flow_data(report: GateReport) -> list[str]:
+    lines = flow_data_lines(report.checks)
+    return ["## Flows that wrote data", "", *(f"- {line}" for line in lines), ""] if lines else []
+
+
 def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
     if not checks:
         return []
@@ -245,6 +252,7 @@ def terminal_table(report: GateReport) -> list[str]:
     if len(report.root_failures) > TERMINAL_LISTED:
         lines.append(f"failing: … and {len(report.root_failures) - TERMINAL_LISTED} more in gate.md")
     lines += [f"blocked: {line}" for line in blocked_lines(report.checks)]
+    lines += [f"flow data: {line}" for line in flow_data_lines(report.checks)]
     for item in report.gate:
         if item.status == NOT_EVALUATED:
             lines.append(f"not evaluated: {item.item} — {item.evidence[-1] if item.evidence else 'no evidence'}")
