@@ -130,7 +130,9 @@ def test_a_valid_flow_is_parsed_in_order() -> None:
     assert flow.services == ("notes", "search")
     assert flow.home == "notes"
     assert [s.id for s in flow.steps] == ["write", "find", "clean"]
-    assert flow.steps[2].always and flow.steps[2].retry is not None and flow.steps[2].retry.every_s == 0.5
+    assert flow.steps[2].always
+    assert flow.steps[2].retry is not None
+    assert flow.steps[2].retry.every_s == 0.5
 
 
 @pytest.mark.parametrize(

@@ -63,10 +63,12 @@ def test_a_flow_across_reference_services_writes_finds_and_cleans_up(gate: Gate,
     result.stdout.fnmatch_lines(["flow data: flow.capture-then-find wrote data; clean-up passed"])
     assert result.ret == 0
     check = flow_checks(gate)["flow.capture-then-find"]
-    assert check["outcome"] == "pass" and check["service"] == "capture"
+    assert check["outcome"] == "pass"
+    assert check["service"] == "capture"
     evidence = check["evidence"]
     assert [s["outcome"] for s in evidence["steps"]] == ["pass", "pass", "pass"]
-    assert evidence["wrote_data"] is True and evidence["cleanup_passed"] is True
+    assert evidence["wrote_data"] is True
+    assert evidence["cleanup_passed"] is True
     uid = evidence["uid"]
     # The probe note was written, then moved out of the inbox by the clean-up step.
     assert not [p for p in (vault / "00 Inbox").glob("*.md") if uid in p.read_text()]
@@ -119,19 +121,33 @@ def test_a_failing_step_names_step_request_and_answer_and_clean_up_still_runs(
 ) -> None:
     monkeypatch.setenv("FLOW_SECRET", "s3cr3t-flow-value")
     gate.write(FAILING_FLOW.format(server=GOOD_SERVER))
-    result = gate.run("-m", "flow")
+    allure_dir = gate.path / "allure-results"
+    result = gate.run("-m", "flow", f"--alluredir={allure_dir}")
     assert result.ret == 1
     out = result.stdout.str()
     assert "s3cr3t-flow-value" not in out + (gate.report_dir / "gate.json").read_text()
     check = flow_checks(gate)["flow.broken"]
     message = check["message"]
-    assert message.startswith("step check (kit echo): the answer does not contain \"nowhere\"; request: echo {"), message
-    assert '"text": "token ' in message and "answer: {" in message and '"structuredContent"' in message
+    assert message.startswith('step check (kit echo): the answer does not contain "nowhere"; request: echo {'), message
+    assert '"text": "token ' in message
+    assert "answer: {" in message
+    assert '"structuredContent"' in message
     assert "flow.broken [kit]: step check (kit echo)" in out
     outcomes = {s["id"]: s["outcome"] for s in check["evidence"]["steps"]}
     # Clean-up runs after the failure; the one whose input was never saved has nothing to clean.
     assert outcomes == {"first": "pass", "check": "fail", "later": "not run", "clean": "pass", "clean_echoed": "skip"}
     assert check["evidence"]["cleanup_passed"] is True
+    # Allure: one step per call, failed where the flow failed, each with its MCP exchange.
+    (raw,) = [json.loads(p.read_text()) for p in allure_dir.glob("*-result.json")]
+    steps = {step["name"]: step for step in raw["steps"]}
+    assert list(steps) == ["first: echo on kit (pass)", "check: echo on kit (fail)", "clean: echo on kit (pass)"]
+    assert steps["check: echo on kit (fail)"]["status"] == "failed"
+    exchange = next(
+        a["source"] for a in steps["check: echo on kit (fail)"]["attachments"] if a["name"] == "MCP exchange"
+    )
+    messages = json.loads((allure_dir / exchange).read_text())["messages"]
+    assert any('"tools/call"' in m["msg"] and "nowhere" not in m["msg"] for m in messages)
+    assert "s3cr3t-flow-value" not in "".join(p.read_text() for p in allure_dir.iterdir())
 
 
 RETRY_FLOWS = """
@@ -205,7 +221,8 @@ def test_a_flow_through_a_service_that_is_down_is_blocked_by_its_handshake(gate:
     flow = by_key[("flow.across", "down")]
     handshake = by_key[("health.handshake", "down")]
     assert flow["message"].startswith("blocked by health.handshake: "), flow["message"]
-    assert handshake["outcome"] == "fail" and not handshake["message"].startswith("blocked by")
+    assert handshake["outcome"] == "fail"
+    assert not handshake["message"].startswith("blocked by")
     assert "hello" not in json.dumps(flow["evidence"])  # no step ran: nothing was written
     result.stdout.fnmatch_lines(["blocked: * on down blocked by health.handshake"])
 
@@ -229,7 +246,9 @@ def test_a_bad_flow_is_an_inventory_error(gate: Gate, case: str) -> None:
     result = gate.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
-    assert str(gate.inventory) in err and "environments.t.flows.f1.steps.0" in err and fragment in err, err
+    assert str(gate.inventory) in err
+    assert "environments.t.flows.f1.steps.0" in err
+    assert fragment in err, err
     assert "Traceback" not in err + result.stdout.str()
 
 
@@ -246,7 +265,8 @@ def test_smoke_selects_only_the_flows_that_say_smoke(gate: Gate) -> None:
     """)
     smoke = gate.run("-m", "smoke", "--collect-only", "-q")
     flows = [line for line in smoke.stdout.lines if "test_flow[" in line]
-    assert flows == [line for line in flows if "kit:quick" in line] and len(flows) == 1, smoke.stdout.lines
+    assert len(flows) == 1, smoke.stdout.lines
+    assert "kit:quick" in flows[0]
     every = gate.run("-m", "flow", "--collect-only", "-q")
     assert sum("test_flow[" in line for line in every.stdout.lines) == 2
 

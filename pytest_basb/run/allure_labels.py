@@ -49,7 +49,7 @@ def attach_result(result: Any) -> None:
     allure.attach(result.to_json(), name="check result", attachment_type=allure.attachment_type.JSON)
 
 
-class _StepFailed(Exception):
+class _StepFailed(AssertionError):  # Allure calls an AssertionError "failed", anything else "broken"
     """Raised inside an Allure step so Allure marks it failed; caught right after."""
 
 
