@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from pytest_basb.inventory.load import Expectations as Expectations
     from pytest_basb.inventory.load import ServiceConfig as ServiceConfig
     from pytest_basb.inventory.load import SmokeCall as SmokeCall
+    from pytest_basb.model.listings import Prompt as Prompt
+    from pytest_basb.model.listings import Resource as Resource
+    from pytest_basb.model.listings import Tool as Tool
     from pytest_basb.model.mcp_data import Handshake as Handshake
     from pytest_basb.model.mcp_data import ServiceError as ServiceError
     from pytest_basb.model.mcp_data import ToolCallOutcome as ToolCallOutcome
@@ -51,6 +54,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "ServiceError": ("pytest_basb.model.mcp_data", "ServiceError"),
     "Handshake": ("pytest_basb.model.mcp_data", "Handshake"),
     "ToolCallOutcome": ("pytest_basb.model.mcp_data", "ToolCallOutcome"),
+    "Tool": ("pytest_basb.model.listings", "Tool"),
+    "Resource": ("pytest_basb.model.listings", "Resource"),
+    "Prompt": ("pytest_basb.model.listings", "Prompt"),
     # declared flows (the inventory's `flows:`) and the fixture object that runs one
     "FlowUnderTest": ("pytest_basb.run.flow_runner", "FlowUnderTest"),
     "Flow": ("pytest_basb.flows.model", "Flow"),
@@ -85,13 +91,16 @@ __all__ = [
     "FlowUnderTest",
     "Handshake",
     "Outcome",
+    "Prompt",
     "Regression",
+    "Resource",
     "ServiceConfig",
     "ServiceError",
     "ServiceSession",
     "ServiceUnderTest",
     "Severity",
     "SmokeCall",
+    "Tool",
     "ToolCallOutcome",
     "__version__",
     "http_client",

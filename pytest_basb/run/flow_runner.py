@@ -235,10 +235,6 @@ class FlowUnderTest:
 def _read_only(service: ServiceUnderTest, tool: str) -> bool:
     """Whether the service's listing marks `tool` read-only (MCP's default is: it may write)."""
     try:
-        tools = service.session.tools()
+        return any(entry.name == tool and entry.read_only for entry in service.tools())
     except ServiceError:
         return False
-    for entry in tools:
-        if entry.get("name") == tool:
-            return bool((entry.get("annotations") or {}).get("readOnlyHint", False))
-    return False
