@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -110,6 +111,12 @@ def test_update_is_atomic_sorted_and_keeps_other_sections(tmp_path: Path) -> Non
     assert list(json.loads(text)) == ["environment", "golden", "latency", "service", "version"]
     assert json.loads(text)["golden"] == {"a": 2, "b": 1}
     assert [p.name for p in path.parent.iterdir()] == ["search.json"]  # no temporary file left
+    old_mask = os.umask(0o022)
+    try:
+        update_baseline(path, lambda d: d.update(golden={}), environment="local", service="search")
+    finally:
+        os.umask(old_mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # committed and reviewed by the team: readable by all
 
 
 def test_a_broken_file_is_reported_and_replaced_by_recording(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ def test_each_broken_expectation_is_named() -> None:
     )
     found = problems(expect, ANSWER)
     assert len(found) == 5, found
-    assert "breaks the schema" in found[0]
+    assert "structuredContent does not fit expect.schema: at (root): 'count' is a required property" in found[0]
     assert 'does not contain "zzz"' in found[1]
     assert 'contains "a.md", which must be absent' in found[2]
     assert "/structuredContent/results/0/n is 2, not 3" in found[3]
@@ -156,6 +156,10 @@ def test_a_valid_flow_is_parsed_in_order() -> None:
         ),
         ([{**WRITE, "arguments": {"a": "{{ uid"}}], ["template syntax error", "Fix the template"]),
         ([WRITE, WRITE], ["flows.f.steps.1.id", "comes earlier"]),
+        (
+            [{**WRITE, "expect": {"schema": {"type": "nope"}}}],
+            ["expect.schema: not a valid JSON Schema"],
+        ),
     ],
 )
 def test_definition_errors_name_flow_step_and_fix(steps: list[dict[str, Any]], fragments: list[str]) -> None:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pytest_basb.inventory.load import Expectations, SmokeCall
+from pytest_basb.model.json_schema import instance_problem, schema_problem
 from pytest_basb.model.mcp_data import ToolCallOutcome
 from pytest_basb.model.results import CheckResult, passed, skipped, violated
 from pytest_basb.model.text import shorten
 
 # The spec's tool-name guidance (2025-11-25): 1-128 chars of A-Z a-z 0-9 _ - . ; a SHOULD, hence "warn".
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-DEFAULT_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # JSON-RPC "method not found" / "invalid params": how the spec says an unknown tool is rejected.
 UNKNOWN_TOOL = "basb-gate-no-such-tool"  # the name smoke.unknown_tool calls
 UNKNOWN_TOOL_CODES = (-32601, -32602)
@@ -48,32 +47,6 @@ def expected_present(
     if missing:
         return violated("smoke.expected_surface", service, "missing: " + ", ".join(missing), evidence=evidence)
     return passed("smoke.expected_surface", service, **evidence)
-
-
-def schema_problem(schema: Any) -> str | None:
-    """Why `schema` is not a valid JSON Schema (checked against its metaschema), or None."""
-    if not isinstance(schema, Mapping):
-        return f"not an object but {type(schema).__name__}"
-    return _schema_problem(json.dumps(schema, sort_keys=True, default=str))
-
-
-@functools.lru_cache(maxsize=4096)
-def _schema_problem(schema_json: str) -> str | None:
-    """Cached by canonical text: many checks (and services) share the same schemas."""
-    from jsonschema.exceptions import SchemaError
-    from jsonschema.validators import validator_for
-
-    schema = json.loads(schema_json)
-    dialect = schema.get("$schema", DEFAULT_DIALECT)
-    cls = validator_for(schema, default=validator_for({"$schema": DEFAULT_DIALECT}))
-    if "$schema" in schema and cls.META_SCHEMA.get("$id", "").rstrip("#") != str(dialect).rstrip("#"):
-        return f"unknown $schema dialect {dialect!r}"
-    try:
-        cls.check_schema(dict(schema))
-    except SchemaError as exc:
-        where = "/".join(str(p) for p in exc.path) or "(root)"
-        return f"at {where}: {exc.message}"
-    return None
 
 
 def tool_schemas(service: str, tools: Sequence[Mapping[str, Any]]) -> CheckResult:
@@ -161,18 +134,6 @@ def answered(outcome: ToolCallOutcome) -> str:
     else:
         text = outcome.text or "(no content)"
     return shorten(text, ANSWER_LIMIT)
-
-
-def instance_problem(instance: Any, schema: Mapping[str, Any]) -> str | None:
-    from jsonschema.exceptions import best_match
-    from jsonschema.validators import validator_for
-
-    cls = validator_for(schema, default=validator_for({"$schema": DEFAULT_DIALECT}))
-    error = best_match(cls(schema).iter_errors(instance))
-    if error is None:
-        return None
-    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-    return f"at {where}: {error.message[:200]}"
 
 
 def unknown_tool(

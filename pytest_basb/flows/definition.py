@@ -13,6 +13,7 @@ from typing import Any
 
 from pytest_basb.flows.model import Equals, Flow, FlowStep, Retry, StepExpect
 from pytest_basb.flows.templates import TemplateProblem, references, strings_in
+from pytest_basb.model.json_schema import schema_problem
 
 
 class FlowDefinitionError(ValueError):
@@ -56,6 +57,8 @@ def _step(where: str, raw: Mapping[str, Any], services: Collection[str]) -> Flow
             f"services: {', '.join(sorted(services))}."
         )
     expect = raw.get("expect") or {}
+    if expect.get("schema") is not None and (why := schema_problem(expect["schema"])) is not None:
+        raise FlowDefinitionError(f"{where}.expect.schema: not a valid JSON Schema: {why}. Fix the schema there.")
     retry = raw.get("retry")
     equals = expect.get("equals")
     equals_list = equals if isinstance(equals, list) else [equals] if equals is not None else []

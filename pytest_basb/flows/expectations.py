@@ -12,6 +12,7 @@ from typing import Any
 
 from pytest_basb.flows.model import StepExpect
 from pytest_basb.flows.pointer import PointerError, resolve
+from pytest_basb.model.json_schema import instance_problem
 from pytest_basb.model.mcp_data import ToolCallOutcome
 from pytest_basb.model.text import shorten
 
@@ -38,8 +39,8 @@ def problems(expect: StepExpect, answer: ToolCallOutcome) -> list[str]:
         found.append("the call failed")  # a step that does not say otherwise must succeed
     if answer.validation_error:
         found.append(f"the SDK refused the answer: {shorten(answer.validation_error, QUOTE_LIMIT)}")
-    if expect.schema is not None:
-        found += _schema_problems(expect.schema, answer.structured_content)
+    if expect.schema is not None and (why := instance_problem(answer.structured_content, expect.schema)):
+        found.append(f"structuredContent does not fit expect.schema: {why}")
     for needle in expect.contains:
         if not _contains(answer, needle):
             found.append(f"the answer does not contain {_quote(needle)}")
@@ -85,17 +86,6 @@ def _strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
-
-
-def _schema_problems(schema: Mapping[str, Any], instance: Any) -> list[str]:
-    from jsonschema import Draft202012Validator
-
-    errors = sorted(Draft202012Validator(schema).iter_errors(instance), key=lambda e: list(map(str, e.path)))
-    return [
-        f"structuredContent{'/' + '/'.join(map(str, e.path)) if e.path else ''} breaks the schema: "
-        f"{shorten(e.message, QUOTE_LIMIT)}"
-        for e in errors[:3]
-    ]
 
 
 def _quote(value: Any) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_basb.flows.model import Flow
+from pytest_basb.model.json_schema import schema_problem
 
 Transport = Literal["stdio", "streamable-http", "sse"]
 ROLES = ("vault", "capture", "organize", "distill", "express", "search")
@@ -239,21 +240,16 @@ def _validated(path: Path) -> Any:
 
 
 def _read_yaml(path: Path) -> Any:
-    import yaml
+    from pytest_basb.inventory import safe_yaml
 
     try:
-        text = path.read_text("utf-8")
+        return safe_yaml.load(path, safe_yaml.read_text(path))
     except FileNotFoundError:
         raise InventoryError(
             f"{path}: inventory file not found. Create it or point --basb-inventory=PATH at one."
         ) from None
-    try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InventoryError(f"{path}:{where}: YAML syntax error: {problem}. Fix the YAML there.") from None
+    except safe_yaml.UnsafeInventory as exc:
+        raise InventoryError(str(exc)) from None
 
 
 def _validate(path: Path, data: Any) -> None:
@@ -394,6 +390,12 @@ def _substitute_text(path: Path, key: str, text: str, environ: Mapping[str, str]
         secrets.add(value)
         return value
 
+    if "${" in _VAR.sub("", text):  # the inventory's own text, never a value: safe to quote
+        start = _VAR.sub("", text).index("${")
+        raise InventoryError(
+            f"{path}: {key}: malformed `{_VAR.sub('', text)[start : start + 40]}`; "
+            "write ${NAME} or ${NAME:-default} (NAME: letters, digits, _)"
+        )
     return _VAR.sub(replace, text)
 
 
@@ -467,6 +469,9 @@ def _smoke_call(path: Path, key: str, entry: Mapping[str, Any]) -> SmokeCall:
         raise InventoryError(f"{path}: {key}.golden: only tool calls have golden results; remove it from this prompt.")
     if entry.get("ignore") and not golden:
         raise InventoryError(f"{path}: {key}.ignore: only used by golden calls; add `golden: true` or remove `ignore`.")
+    schema = expect.get("schema")
+    if schema is not None and (why := schema_problem(schema)) is not None:
+        raise InventoryError(f"{path}: {key}.expect.schema is not a valid JSON Schema: {why}. Fix the schema there.")
     return SmokeCall(
         tool=entry.get("tool"),
         prompt=entry.get("prompt"),

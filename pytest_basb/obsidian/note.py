@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -221,26 +223,58 @@ def _code_block(lines: Sequence[str], info: str = "") -> list[str]:
 
 @contextlib.contextmanager
 def file_lock(path: Path, timeout_s: float = 10.0, stale_s: float = 120.0) -> Iterator[None]:
-    """Serialise writers of one note (two gate runs finishing together must not lose a run)."""
+    """Serialise writers of one note (two gate runs finishing together must not lose a run).
+
+    The lock file names its owner (`pid host`). A lock whose owner is gone (a killed run on this
+    host), older than `stale_s`, or still held after `timeout_s` is taken over with a warning on
+    stderr: a run's entry is never dropped for a lock nobody will release.
+    """
     lock = path.with_name(f".{path.name}.lock")
+    owner = f"{os.getpid()} {socket.gethostname()}"
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             break
         except FileExistsError:
-            with contextlib.suppress(FileNotFoundError):
-                if time.time() - lock.stat().st_mtime > stale_s:  # a crashed writer left it
-                    lock.unlink()
-                    continue
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"another writer holds {lock}; remove it if no gate run is active") from None
+            why = _stale(lock, stale_s, timed_out=time.monotonic() > deadline)
+            if why is not None:
+                print(f"pytest-basb: took over the lock {lock} ({why}); writing the entry", file=sys.stderr)
+                lock.unlink(missing_ok=True)
+                continue
             time.sleep(0.05)
     try:
+        os.write(fd, owner.encode())
         os.close(fd)
         yield
     finally:
         lock.unlink(missing_ok=True)
+
+
+def _stale(lock: Path, stale_s: float, *, timed_out: bool) -> str | None:
+    """Why nobody will release this lock, or None while its owner may still be writing."""
+    try:
+        age = time.time() - lock.stat().st_mtime
+        pid_text, _, host = lock.read_text().partition(" ")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return "gone" if not lock.exists() else None
+    if host == socket.gethostname() and pid_text.isdigit() and not _alive(int(pid_text)):
+        return f"its writer, process {pid_text}, is gone"
+    if age > stale_s:
+        return f"held for {age:.0f} s"
+    if timed_out:
+        return "still held after the wait; its writer is stuck"
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # --- links -----------------------------------------------------------------------------------------

@@ -99,7 +99,14 @@ class Manifest:
                 FileEntry(f["path"], f["sha256"], int(f["size"]), int(f["mode"]), int(f["mtime_ns"]))
                 for f in doc["files"]
             )
-            return cls(str(doc["created_at"]), str(doc["vault_name"]), files, tuple(doc["dirs"]))
+            dirs = tuple(str(d) for d in doc["dirs"])
+            for path in (*(f.path for f in files), *dirs):
+                if not isinstance(path, str) or _vault_path(f"{ROOT}/{path}") != path:
+                    raise BackupError(
+                        f"{source}: {MANIFEST} names {path!r}, which is not a path inside the vault; "
+                        "the archive was altered: restore from another backup"
+                    )
+            return cls(str(doc["created_at"]), str(doc["vault_name"]), files, dirs)
         except (ValueError, KeyError, TypeError) as exc:
             raise BackupError(f"{source}: {MANIFEST} is unreadable ({type(exc).__name__}: {exc})") from None
 
@@ -254,6 +261,11 @@ def read_manifest(archive: Path) -> Manifest:
     raise BackupError(f"{archive}: no {MANIFEST}; not a basb-vault backup")
 
 
+# A restored file keeps its owner's bits and read/execute for the others: never setuid, setgid,
+# sticky, or writable by group or world, whatever the archive says.
+ORDINARY_MODE = 0o755
+
+
 def _vault_path(name: str) -> str | None:
     """The vault-relative path of an archive member, or None when it is not a safe vault path."""
     pure = PurePosixPath(name)
@@ -336,9 +348,11 @@ def _compare_folder(manifest: Manifest, vault: Path, diff: Differences) -> None:
 
 
 def restore(archive: Path, into: Path, *, force: bool = False) -> Manifest:
-    """Give the vault back byte for byte (contents, modes, mtimes, empty folders) into `into`.
+    """Give the vault back byte for byte (contents, mtimes, empty folders) into `into`, with
+    ordinary modes (never setuid/setgid/sticky or group/world-writable).
 
-    The archive is verified first; the files go to a temporary sibling folder that takes `into`'s
+    Every path the manifest names must lie inside the vault (checked when it is read). The archive
+    is verified first; the files go to a temporary sibling folder that takes `into`'s
     name only when complete, so a failed restore leaves `into` as it was.
     """
     manifest, diff = verify(archive)
@@ -384,7 +398,7 @@ def _extract(archive: Path, manifest: Manifest, target: Path) -> None:
             assert handle is not None  # a regular file member
             with open(path, "wb") as out:
                 shutil.copyfileobj(handle, out, _CHUNK)
-            os.chmod(path, entry.mode)
+            os.chmod(path, entry.mode & ORDINARY_MODE)
             os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
 
 

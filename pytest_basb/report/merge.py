@@ -2,6 +2,9 @@
 
 The merged gate is judged by the same `build_gate` as a single run, from the union of the shards'
 check results, so it has the same checks and verdict as one run over all services would have.
+It never claims more than it saw: inputs that cannot be one run (other environments, other suites,
+another shard count, a shard given twice) are refused; a missing shard or a shard that was itself
+narrowed (-k, a test path) makes the merged report partial, with the reason named.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_basb.model.results import CheckResult
-from pytest_basb.report.gate import CI_CD, GateReport, ServiceSummary, build_gate
+from pytest_basb.report.gate import CI_CD, GateReport, Scope, ServiceSummary, build_gate, ordered_suites
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 
 
@@ -31,6 +34,7 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
     if len(environments) != 1:
         raise MergeError(f"shards of different environments: {', '.join(sorted(map(str, environments)))}")
     environment = str(environments.pop())
+    scope = merged_scope(documents)
     checks: dict[tuple[str, str, str], CheckResult] = {}
     services: dict[str, ServiceSummary] = {}
     for path, doc in documents:
@@ -66,9 +70,81 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
         runbooks_dir=Path(runbooks) if runbooks and Path(runbooks).is_dir() else None,
         ci_ok=all(ci) if ci else None,
         ci_evidence=list(dict.fromkeys(ci_evidence)),
+        scope=scope,
     )
     extra = {"merged_from": [str(path) for path, _ in documents], "runbooks_dir": runbooks}
     return report, extra
+
+
+_SHARD_REASON = "--basb-shard "
+
+
+def merged_scope(documents: Sequence[tuple[Path, dict[str, Any]]]) -> Scope | None:
+    """The scope of the merged run, or a MergeError when the inputs cannot be shards of one run.
+
+    None when no input records a scope (reports of an older version): the merge is then taken as
+    whole, as before.
+    """
+    scoped = [(path, doc["scope"]) for path, doc in documents if isinstance(doc.get("scope"), dict)]
+    if not scoped:
+        return None
+    if len(scoped) != len(documents):
+        bare = next(path for path, doc in documents if not isinstance(doc.get("scope"), dict))
+        raise MergeError(f"{bare}: has no scope, the other reports have one; merge reports of one pytest-basb version")
+    suites = {tuple(scope.get("suites", ())) for _, scope in scoped}
+    if len(suites) != 1:
+        raise MergeError(
+            "shards of different runs: they checked different suites "
+            f"({' vs '.join(sorted(', '.join(s) or '-' for s in suites))}); run every shard with the same -m"
+        )
+    shards = _shard_positions(documents)
+    reasons: list[str] = []
+    for path, scope in scoped:  # a shard narrowed beyond its shard (-k, a test path): partial input
+        own = [r for r in scope.get("reasons", ()) if not str(r).startswith(_SHARD_REASON)]
+        reasons += [f"{path}: {reason}" for reason in own]
+    if shards:
+        count = next(iter(shards.values()))[1]
+        missing = [k for k in range(1, count + 1) if k not in {index for index, _ in shards.values()}]
+        reasons += [f"shard {k}/{count} missing" for k in missing]
+    elif len(documents) > 1:
+        raise MergeError("several reports, none of them a shard (--basb-shard=K/N): merge the shards of one run")
+    totals = {scope["checks"].get("total") for _, scope in scoped}
+    services_total = max(int(scope["services"]["total"]) for _, scope in scoped)
+    checks_selected = sum(int(scope["checks"]["selected"]) for _, scope in scoped)
+    services_checked = sum(int(scope["services"]["checked"]) for _, scope in scoped)
+    return Scope(
+        suites=ordered_suites(set(next(iter(suites)))),
+        services_checked=services_checked,
+        services_total=services_total,
+        checks_selected=checks_selected,
+        checks_total=totals.pop() if len(totals) == 1 else None,
+        reasons=tuple(reasons),
+    )
+
+
+def _shard_positions(documents: Sequence[tuple[Path, dict[str, Any]]]) -> dict[Path, tuple[int, int]]:
+    """path -> (K, N) of every shard report; MergeError on mixed counts or a shard given twice."""
+    positions: dict[Path, tuple[int, int]] = {}
+    for path, doc in documents:
+        shard = doc.get("shard")
+        if shard is None:
+            continue
+        try:
+            positions[path] = (int(shard["index"]), int(shard["total"]))
+        except (KeyError, TypeError, ValueError):
+            raise MergeError(f"{path}: `shard` is not {{index, total}}; was it written by pytest-basb?") from None
+    if positions and len(positions) != len(documents):
+        bare = next(path for path, _ in documents if path not in positions)
+        raise MergeError(f"{bare}: not a shard run, the others are; merge the --basb-shard=K/N reports of one run")
+    counts = {n for _, n in positions.values()}
+    if len(counts) > 1:
+        raise MergeError(f"shards of different runs: shard counts {sorted(counts)}; merge the K/N reports of one N")
+    seen: dict[int, Path] = {}
+    for path, (index, _) in positions.items():
+        if index in seen:
+            raise MergeError(f"{path}: shard {index} is also {seen[index]}; give each shard once")
+        seen[index] = path
+    return positions
 
 
 def read_shard(folder: Path) -> tuple[Path, dict[str, Any]]:
@@ -79,9 +155,31 @@ def read_shard(folder: Path) -> tuple[Path, dict[str, Any]]:
         raise MergeError(f"{path}: not found; pass the --basb-report-dir of each shard run") from None
     except (OSError, ValueError) as exc:
         raise MergeError(f"{path}: not a readable gate.json ({exc})") from None
-    if document.get("version") != 1 or "checks" not in document:
+    if not isinstance(document, dict) or document.get("version") != 1 or "checks" not in document:
         raise MergeError(f"{path}: not a pytest-basb gate.json (version 1 with checks)")
+    problem = _schema_problem(document)
+    if problem is not None:
+        raise MergeError(f"{path}: not a valid gate.json: {problem}; pass the report folders the shard runs wrote")
+    for key in ("started_at", "finished_at"):
+        try:
+            datetime.fromisoformat(document[key])
+        except ValueError:
+            raise MergeError(f"{path}: `{key}` is not an ISO date-time: {document[key]!r}") from None
     return path, document
+
+
+def _schema_problem(document: dict[str, Any]) -> str | None:
+    """The first way `document` breaks schemas/gate-report.schema.json, or None."""
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("pytest_basb").joinpath("schemas/gate-report.schema.json").read_text("utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+    return f"{where}: {error.message[:200]}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

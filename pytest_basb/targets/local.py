@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING
 from pytest_basb.inventory.load import ServiceConfig
 from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.targets.base import TargetError
+from pytest_basb.targets.process_env import launch_environment
 
 if TYPE_CHECKING:
     import httpx
@@ -83,7 +84,7 @@ class Launcher:
 
     def _spawn(self, service: ServiceConfig) -> LaunchedProcess:
         log = tempfile.TemporaryFile()
-        env = {**os.environ, **service.env}
+        env = launch_environment(service.env)  # never the gate's own secrets
         try:
             process = subprocess.Popen(
                 list(service.launch),

@@ -10,7 +10,6 @@ a short grace after stdin closes, then its whole process group is killed. No `mc
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -21,11 +20,11 @@ from typing import IO
 import anyio
 from anyio.abc import Process
 
+from pytest_basb.targets.process_env import launch_environment
 from pytest_basb.targets.reaper import ProcessRegistry, kill_group
 
 _CHUNK = 256 * 1024
 _HEAD = 512  # bytes kept of an oversized line: enough to find its JSON-RPC id
-_INHERITED = ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR")
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,13 @@ class StdioProcess:
         stderr: IO[str],
         registry: ProcessRegistry | None,
     ) -> StdioProcess:
-        # Like the SDK: a small safe environment plus what the inventory declares, never all of ours.
-        base = {key: os.environ[key] for key in _INHERITED if key in os.environ}
         process = await anyio.open_process(
             list(argv),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
             cwd=cwd,
-            env={**base, **env},
+            env=launch_environment(env),
             start_new_session=True,
         )
         if registry is not None:

@@ -231,3 +231,43 @@ def test_prune_keeps_daily_and_weekly_backups(vault: Path, tmp_path: Path) -> No
     assert len(kept) == 9
     assert len(deleted) == 60 - 9
     assert sorted(p.name for p in folder.iterdir()) == names
+
+
+def with_manifest(change: Callable[[dict[str, object]], None]) -> Tamper:
+    """A tamper that edits manifest.json (as an attacker who also fixes up the hashes would)."""
+    import json
+
+    def tamper(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+        out = []
+        for info, data in members:
+            if info.name == "manifest.json" and data is not None:
+                document = json.loads(data)
+                change(document)
+                data = json.dumps(document).encode()
+            out.append((info, data))
+        return out
+
+    return tamper
+
+
+def test_restore_never_creates_folders_outside_the_target(vault: Path, tmp_path: Path) -> None:
+    archive = backup(vault, tmp_path / "b.tar.gz").archive
+    escape = tmp_path / "escaped-folder"
+    bad = rewrite(archive, with_manifest(lambda m: m["dirs"].append(f"../../{escape.name}")))  # type: ignore[attr-defined]
+    refused = cli("restore", str(bad), "--into", str(tmp_path / "restore-here"))
+    assert refused.returncode == 2
+    assert "not a path inside the vault" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not escape.exists()
+    assert not (tmp_path / "restore-here").exists()
+
+
+def test_restore_gives_ordinary_modes_only(vault: Path, tmp_path: Path) -> None:
+    script = vault / "2 Areas" / "run.sh"
+    script.chmod(0o6777)  # setuid, setgid, world-writable: what a hostile archive would carry
+    archive = backup(vault, tmp_path / "b.tar.gz").archive
+    restored = tmp_path / "restored"
+    assert cli("restore", str(archive), "--into", str(restored)).returncode == 0
+    assert (restored / "2 Areas" / "run.sh").stat().st_mode & 0o7777 == 0o755
+    note_mode = (vault / "2 Areas" / "Home.md").stat().st_mode
+    assert (restored / "2 Areas" / "Home.md").stat().st_mode & 0o7777 == note_mode & 0o755
