@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NODE_SERVERS := tests/servers/node
 
-.PHONY: demo allure test lint typecheck selftest selftest-versions bench clean docker images images-current
+.PHONY: demo allure test test-fast lint typecheck selftest selftest-versions bench clean docker images images-current
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,11 +67,17 @@ images-current: $(VENV)/.installed
 selftest: $(VENV)/.installed-dev $(NODE_SERVERS)/node_modules/.installed images-current
 	@scripts/pytest-or-explain $(BIN)/pytest tests -n 2 --dist loadgroup
 
+# The fast loop after a change: every unit test (tests/unit: pure functions, no process, no network)
+# and one end-to-end run (a stdio server through the health and smoke suites), serially: on two
+# cores, starting xdist workers costs more than it saves here.
+SMOKE_E2E := tests/e2e/test_gate_runs.py::test_stdio_service_passes_health_and_smoke
+test-fast: $(VENV)/.installed-dev
+	@scripts/pytest-or-explain $(BIN)/pytest -q -p no:randomly tests/unit $(SMOKE_E2E)
+
 # The other supported Pythons (pyenv's 3.12 and 3.13 where present): a fast subset of the self-tests
 # in a venv of their own (.venv-3.12, .venv-3.13), so an incompatibility cannot land unseen.
 EXTRA_PYTHONS ?= 3.12 3.13
-FAST_SUBSET := tests/report tests/test_inventory_errors.py tests/test_scale.py::test_plan_keeps_each_service_on_one_worker_and_balances \
-	tests/test_gate_runs.py::test_stdio_service_passes_health_and_smoke
+FAST_SUBSET := tests/unit tests/e2e/test_inventory_errors.py tests/e2e/report $(SMOKE_E2E)
 selftest-versions:
 	@for v in $(EXTRA_PYTHONS); do \
 	  py=$$(ls -d $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \

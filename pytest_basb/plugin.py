@@ -394,12 +394,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is None or not state.active:
         return
+    _close_or_interrupt(session, state)
     if hasattr(config, "workerinput"):
-        state.close(fast=state.interrupted)
         return
-    state.close(fast=state.interrupted)
     if state.interrupted:
-        return  # an interrupted run is no gate run: no verdict, no log entry
+        from pytest_basb.run.reports import write_interrupted_report
+
+        write_interrupted_report(state)  # no verdict, no log entry: and no stale verdict left behind
+        return
     if state.shard_empty and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         # A CI matrix job whose shard holds no service succeeded; its empty report still merges.
         session.exitstatus = pytest.ExitCode.OK
@@ -413,6 +415,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     write_run_reports(state, config)
     if state.verdict == "fail" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _close_or_interrupt(session: pytest.Session, state: BasbState) -> None:
+    """Close the sessions; a Ctrl-C or SIGTERM during the close ends the run as interrupted (exit 2)."""
+    try:
+        state.close(fast=state.interrupted)
+    except KeyboardInterrupt:
+        from pytest_basb.run.interrupt import on_interrupt
+
+        on_interrupt(state)
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from pytest_basb.connection.speculation import Speculation
-from pytest_basb.connection.wire import MESSAGE_LIMIT, OVERSIZED_CODE
+from pytest_basb.connection.wire import MALFORMED_CODE, MESSAGE_LIMIT, OVERSIZED_CODE
 from pytest_basb.model.mcp_data import Handshake, ServiceError, ToolCallOutcome
 from pytest_basb.model.text import shorten
 
@@ -106,7 +106,7 @@ OPERATIONS: dict[str, Callable[..., Awaitable[Any]]] = {
 
 
 # Client-side codes for a broken exchange (the SDK's connection-closed and timeout, our size limit).
-TRANSPORT_CODES = (mcp_types.CONNECTION_CLOSED, mcp_types.REQUEST_TIMEOUT, OVERSIZED_CODE)
+TRANSPORT_CODES = (mcp_types.CONNECTION_CLOSED, mcp_types.REQUEST_TIMEOUT, OVERSIZED_CODE, MALFORMED_CODE)
 
 
 def describe_handshake(client: Client, duration_s: float) -> Handshake:

@@ -96,20 +96,33 @@ class McpRuntime:
     def close(self, *, fast: bool = False) -> None:
         """Close every connection at once (in parallel); `fast` kills servers without a grace period."""
         connections, self._connections = self._connections, []
+        interrupt: BaseException | None = None  # a Ctrl-C/SIGTERM during the close: honoured after it
         if self._portal is not None:
             if fast:
                 for connection in connections:
                     connection.kill()
-            with contextlib.suppress(BaseException):
+            try:
                 self._portal.call(self._close_all, connections, fast)
-            with contextlib.suppress(BaseException):
+            except KeyboardInterrupt as exc:
+                interrupt = exc
+                for connection in connections:
+                    connection.kill()
+            except Exception:  # a server that fails while closing: it is killed below
+                pass
+            try:
                 assert self._portal_cm is not None
                 self._portal_cm.__exit__(None, None, None)
+            except KeyboardInterrupt as exc:
+                interrupt = interrupt or exc
+            except Exception:  # the loop thread's own end: nothing left to save
+                pass
         for connection in connections:
             connection.kill()  # whatever survived the close (a cancelled owner) dies now
             connection.release()
         self._portal_cm = None
         self._portal = None
+        if interrupt is not None:
+            raise interrupt
 
     def kill_now(self) -> None:
         """Kill every server process of this runtime; safe from a signal handler's thread."""

@@ -58,16 +58,54 @@ class Transcript:
 
 
 OVERSIZED_CODE = -32099  # our own code for a reply refused for its size
+MALFORMED_CODE = -32098  # ours: a reply line that is not JSON-RPC (bad UTF-8, too deep, not JSON)
 
 
 _ID_IN_HEAD = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 
 
 def parse_line(line: bytes) -> SessionMessage | Exception:
+    """One stdout line as a message. A line that is not JSON-RPC but carries a request id becomes
+    an error on that request saying what the line is, so the request fails now, not at its deadline."""
     try:
         return SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
+    except (ValueError, RecursionError) as exc:
+        match = _ID_IN_HEAD.search(line[:_HEAD_BYTES])
+        if match is None:
+            return exc if isinstance(exc, ValueError) else ValueError(_what_is_wrong(line))
+        return SessionMessage(
+            mcp_types.JSONRPCError(
+                jsonrpc="2.0",
+                id=json.loads(match.group(1)),
+                error=mcp_types.ErrorData(code=MALFORMED_CODE, message=f"reply {_what_is_wrong(line)}"),
+            )
+        )
+
+
+_HEAD_BYTES = 512  # where a reply's id is looked for
+_MAX_DEPTH = 1000  # deeper JSON is refused before it is parsed (the parser would recurse that deep)
+
+
+def _what_is_wrong(line: bytes) -> str:
+    """Why a line is not a JSON-RPC message, in words: its encoding, its depth, its JSON, its shape."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"is not valid UTF-8 (byte {exc.start} of {len(line)})"
+    depth = deepest = 0
+    for char in text:  # brackets inside strings count too: an upper bound, enough to refuse
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > _MAX_DEPTH:
+        return f"is JSON nested over {_MAX_DEPTH} levels deep ({deepest})"
+    try:
+        json.loads(text)
     except ValueError as exc:
-        return exc
+        return f"is not valid JSON ({exc})"
+    return "is JSON but not a JSON-RPC message"
 
 
 def oversized_reply(size: int, head: bytes) -> SessionMessage | Exception:

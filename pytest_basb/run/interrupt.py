@@ -29,13 +29,14 @@ _WORKER_GRACE_S = 1.5  # for workers to close their own sessions before they are
 
 
 def install_second_interrupt(state: BasbState) -> Callable[[], None]:
-    """From the start of the run: a Ctrl-C while the first one is being handled ends it at once.
+    """From the start of the run: a Ctrl-C (or SIGTERM) while the first one is being handled ends it at once.
 
     Returns the function that puts the previous handler back.
     """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = signal.getsignal(signal.SIGINT)
+    # SIGTERM (what CI runners send on cancel) is handled as Ctrl-C: same clean end, same exit code.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if not state.interrupted:
@@ -50,9 +51,11 @@ def install_second_interrupt(state: BasbState) -> Callable[[], None]:
         os._exit(int(pytest.ExitCode.INTERRUPTED))
 
     def restore() -> None:
-        signal.signal(signal.SIGINT, previous)
+        for sig, before in previous.items():
+            signal.signal(sig, before)
 
-    signal.signal(signal.SIGINT, handler)
+    for sig in previous:
+        signal.signal(sig, handler)
     return restore
 
 

@@ -163,3 +163,25 @@ def target_facts(state: BasbState) -> dict[str, dict[str, Any]]:
             facts["image_not_tested"] = service.container.image
         out[service.id] = facts
     return out
+
+
+STALE_REPORTS = ("gate.json", "metrics.prom", "events.jsonl")
+
+
+def write_interrupted_report(state: BasbState) -> None:
+    """An interrupted run has no verdict: remove the last run's verdict files (a reader must never
+    take them for this run's) and write a gate.md that says what happened."""
+    from pytest_basb.model.files import atomic_write
+
+    report_dir = state.options.report_dir
+    for name in STALE_REPORTS:
+        (report_dir / name).unlink(missing_ok=True)
+    environment = state.environment.name if state.environment is not None else "?"
+    text = (
+        f"# BASB quality gate: {environment}\n\n"
+        "**Interrupted** (Ctrl-C or SIGTERM) before the run finished: no verdict. "
+        "Run the gate again; the previous run's gate.json, metrics.prom and events.jsonl were removed "
+        "so they cannot be taken for this run's.\n"
+    )
+    path = atomic_write(report_dir / "gate.md", text)
+    state.terminal_lines = [f"interrupted: no verdict; {path} says so, the previous verdict files were removed"]

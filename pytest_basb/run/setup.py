@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.run.state import BasbState, Options
+from pytest_basb.targets.reaper import RUN_PREFIX, ProcessRegistry, mark_owner, reap_dead_runs
 
 VAULT_VARIABLE = "BASB_VAULT"
 
@@ -27,7 +29,10 @@ def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -
     assert state.options.env_name is not None
     try:
         if worker_input is None:
-            state.run_dir = Path(tempfile.mkdtemp(prefix="basb-run-"))
+            state.run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
+            mark_owner(state.run_dir)
+            for line in reap_dead_runs(state.run_dir.parent, keep=state.run_dir):
+                print(f"pytest-basb: cleaned up after a killed run: {line}", file=sys.stderr)
             seed = seed_vault_of(state.options.inventory, state.options.env_name)
             if seed is not None:
                 state.throwaway_vault = _copy_seed_vault(seed, state.run_dir)
@@ -95,7 +100,8 @@ def launch_services(state: BasbState, wanted: set[str | None]) -> None:
     from pytest_basb.targets.local import Launcher
 
     if state.launcher is None:
-        state.launcher = Launcher(state.redactor)
+        registry = ProcessRegistry(state.run_dir) if state.run_dir is not None else None
+        state.launcher = Launcher(state.redactor, registry)
     state.launched.update(s.id for s in pending)
     errors = state.launcher.start(pending)
     state.launch_errors.update({sid: state.redactor.text(why) for sid, why in errors.items()})

@@ -20,6 +20,7 @@ from pytest_basb.inventory.load import ServiceConfig
 from pytest_basb.inventory.redaction import Redactor
 from pytest_basb.targets.base import TargetError
 from pytest_basb.targets.process_env import launch_environment
+from pytest_basb.targets.reaper import ProcessRegistry
 
 if TYPE_CHECKING:
     import httpx
@@ -49,6 +50,8 @@ class Launcher:
     """Starts `launch` commands, waits until each answers MCP, and stops them all (process groups)."""
 
     redactor: Redactor
+    # Where each process group is written down, so a run killed with SIGKILL is cleaned up by the next.
+    registry: ProcessRegistry | None = None
     processes: list[LaunchedProcess] = field(default_factory=list)
     # service id -> seconds from spawn until its URL answered MCP
     ready_s: dict[str, float] = field(default_factory=dict)
@@ -100,6 +103,8 @@ class Launcher:
             raise TargetError(f"{service.id}: launch failed: {exc.strerror or exc}") from None
         launched = LaunchedProcess(service.id, process, log)
         self.processes.append(launched)
+        if self.registry is not None:
+            self.registry.add_group(process.pid)  # its own session: pgid == pid
         return launched
 
     def _wait_ready(
@@ -136,6 +141,8 @@ class Launcher:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 launched.process.wait(timeout=2)
             launched.log.close()
+            if self.registry is not None:
+                self.registry.remove_group(launched.process.pid)
         self.processes.clear()
 
 

@@ -33,6 +33,8 @@ MODES = (
     "paginate",  # tools/list: 25 tools in pages of 10 (nextCursor)
     "ignore-sigterm",  # SIGTERM is ignored, and stdin EOF does not end the process (implies --linger)
     "spawn-child",  # starts a grandchild `sleep 300`
+    "bad-utf8-call",  # tools/call answers with a line that is not valid UTF-8
+    "deep-call",  # tools/call answers with JSON nested 100,000 levels deep
 )
 KNOWN_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 LATEST = "2025-11-25"
@@ -157,6 +159,12 @@ def main() -> int:
         if mode == "garbage":
             write(f"DEBUG: handling {method} ...")
             write('{"debug": "valid JSON, not JSON-RPC"}')
+        if method == "tools/call" and mode in ("bad-utf8-call", "deep-call"):
+            head = b'{"jsonrpc":"2.0","id":' + json.dumps(msg["id"]).encode() + b',"result":'
+            body = b'{"content":[{"type":"text","text":"\xff\xfe"}]}' if mode == "bad-utf8-call" else b"[" * 100_000
+            sys.stdout.buffer.write(head + body + (b"}" if mode == "bad-utf8-call" else b"]" * 100_000 + b"}") + b"\n")
+            sys.stdout.flush()
+            continue
         try:
             result = result_for(mode, method, params)
         except KeyError:
