@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GOOD_SERVER, REPO, Gate
+from tests.helpers import GOOD_SERVER, REPO, Gate
 
 SERVICES = REPO / "fixtures" / "services"
 SEED_VAULT = REPO / "fixtures" / "sample-vault"

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import GOOD_SERVER, REPO, Gate
+from tests.helpers import GOOD_SERVER, REPO, Gate
 
 GUIDE = REPO / "docs" / "writing-checks.md"
 _EXAMPLE = re.compile(r"```python\n# (team_suites/\S+\.py)\n(.*?)```", re.DOTALL)
