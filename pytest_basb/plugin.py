@@ -28,6 +28,7 @@ from pytest_basb.run.fixtures import (
 )
 from pytest_basb.run.options import add_options, read_options
 from pytest_basb.run.outcome import result_for, role_unmatched, service_in_nodeid, service_of
+from pytest_basb.run.policy import is_off, turn_off
 from pytest_basb.run.scope import chosen_by_markexpr
 from pytest_basb.run.setup import launch_services, prepare_environment
 from pytest_basb.run.state import STATE_KEY, BasbState
@@ -98,6 +99,7 @@ class _XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["basb_run_dir"] = str(self.state.run_dir)
+        node.workerinput["basb_run_date"] = self.state.run_date.isoformat()  # one date for every waiver
         # Workers see dist "no"; they must know whether ServiceScheduling splits the work (prefetch).
         node.workerinput["basb_by_service"] = node.config.getvalue("dist") in BY_SERVICE_DISTS
         if self.state.throwaway_vault is not None:
@@ -239,7 +241,7 @@ def _checks_of(items: list[pytest.Item], services: set[str]) -> list[tuple[str, 
     for item in items:
         marker = item.get_closest_marker("basb_check")
         service_id = service_of(item)
-        if marker is None or service_id not in services:
+        if marker is None or service_id not in services or is_off(item):
             continue
         declared = getattr(item, "callspec", None) and item.callspec.params.get("basb_declared_call")  # type: ignore[attr-defined]
         found.append((str(service_id), str(marker.args[0]), declared[1] if declared else None))
@@ -334,6 +336,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     result = result_for(item, report, call, state)
     if result is not None and report.when == "call" and report.failed:
         _attach_evidence(item, state, result)
+        if result.outcome in ("warn", "waived"):  # the policy or a waiver accepts this failure
+            report.sections.append(("basb policy", str(report.longrepr)))
+            report.outcome, report.longrepr = "passed", None
+    if result is not None and report.when == "call":
+        _label_policy(item, result)
     if result is not None:
         # On the item too: junitxml writes the properties of the teardown report, made later.
         if ("basb_check", result.id) not in item.user_properties:
@@ -351,6 +358,16 @@ def _attach_evidence(item: pytest.Item, state: BasbState, result: CheckResult) -
     session = state.sessions.get(result.service)
     if session is not None:
         attach_exchange(session.transcript.as_json())
+
+
+def _label_policy(item: pytest.Item, result: CheckResult) -> None:
+    changed = result.waiver is not None or (result.policy or {}).get("level", "block") != "block"
+    if not changed:
+        return
+    from pytest_basb.run.allure_labels import allure_enabled, label_policy
+
+    if allure_enabled(item.config):
+        label_policy(result)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -374,6 +391,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=unmatched)
         dropped = {id(i) for i in unmatched}
         items[:] = [i for i in items if id(i) not in dropped]
+    if state is not None and state.active:
+        turn_off(state, items)
 
 
 class _ResultCollector:

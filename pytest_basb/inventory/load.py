@@ -9,13 +9,14 @@ shows a value that came from the environment.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import functools
 import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -23,7 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_basb.flows.model import Flow
+from pytest_basb.inventory.secret_values import says_secret, service_secrets
 from pytest_basb.model.json_schema import schema_problem
+from pytest_basb.policy.levels import Policy
+from pytest_basb.policy.waivers import Waiver
 
 Transport = Literal["stdio", "streamable-http", "sse"]
 ROLES = ("vault", "capture", "organize", "distill", "express", "search")
@@ -116,6 +120,7 @@ class ServiceConfig:
     smoke: tuple[SmokeCall, ...] = ()
     description: str = ""
     latency: LatencyBudget | None = None  # regression.latency budget of every smoke call
+    secrets: tuple[str, ...] = ()  # variables whose values are masked (secret_values.py)
 
     def latency_budget_ms(self, call: SmokeCall) -> float | None:
         budget = call.latency or self.latency
@@ -129,9 +134,11 @@ class Environment:
     services: tuple[ServiceConfig, ...]
     vault: Path | None = None
     seed_vault: Path | None = None
-    # Every value substituted from ${VAR}: redacted wherever text leaves the plugin.
+    # The values that are secrets (secret_values.py): redacted wherever text leaves the plugin.
     secrets: frozenset[str] = frozenset()
     flows: tuple[Flow, ...] = ()  # declared flows (docs/flows.md), sorted by name
+    policy: Policy = field(default_factory=Policy)  # check levels (policy/levels.py)
+    waivers: tuple[Waiver, ...] = ()
 
     def service(self, service_id: str) -> ServiceConfig:
         return self._by_id[service_id]
@@ -170,8 +177,11 @@ def seed_vault_of(path: Path, name: str) -> Path | None:
     return path.parent / seed if seed else None
 
 
-def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = None) -> Environment:
-    """Read `path`, validate it and return environment `name` fully resolved."""
+def load_environment(
+    path: Path, name: str, environ: Mapping[str, str] | None = None, *, known_checks: Collection[str] | None = None
+) -> Environment:
+    """Read `path`, validate it and return environment `name` fully resolved. `known_checks`: the
+    check ids policy rules and waivers may name (default: those of the shipped suites)."""
     environ = os.environ if environ is None else environ
     data = _read_validated(path)
     environments: dict[str, Any] = data["environments"]
@@ -181,7 +191,8 @@ def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = 
             f"defined: {', '.join(sorted(environments))}. Pick one with --basb-env=NAME."
         )
     merged = _merge_extends(path, environments, name)
-    defaults: dict[str, Any] = data.get("defaults") or {}
+    # `defaults.policy` is a level of its own (a service's rule beats it), not a field to merge in.
+    defaults: dict[str, Any] = {k: v for k, v in (data.get("defaults") or {}).items() if k != "policy"}
     secrets: set[str] = set()
     services = []
     for service_id in sorted(merged.get("services") or {}):
@@ -190,14 +201,25 @@ def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = 
             continue
         key = f"environments.{name}.services.{service_id}"
         fields = _deep_merge(defaults, raw)
-        resolved = _substitute(path, key, fields, environ, secrets)
+        uses: list[tuple[str, str, str]] = []
+        resolved = _substitute(path, key, fields, environ, uses)
+        secrets |= service_secrets(key, resolved, uses, environ)
         services.append(_build_service(path, key, service_id, resolved))
     if not services:
         raise InventoryError(f"{path}: environments.{name}.services: no services; add at least one.")
-    flows = _flows(
-        path, name, _substitute(path, f"environments.{name}.flows", merged.get("flows"), environ, secrets), services
-    )
+    flow_uses: list[tuple[str, str, str]] = []
+    raw_flows = _substitute(path, f"environments.{name}.flows", merged.get("flows"), environ, flow_uses)
+    secrets |= {value for _where, variable, value in flow_uses if says_secret(variable)}
+    flows = _flows(path, name, raw_flows, services)
+    if flows:  # policy rules and waivers may name the flows' checks too
+        from pytest_basb.policy.catalogue import shipped_check_ids
+
+        known_checks = {*(shipped_check_ids() if known_checks is None else known_checks), *(f.check_id for f in flows)}
     base = path.parent
+    from pytest_basb.inventory.policy import policy_of, waivers_of
+
+    chain = _extends_chain(path, environments, name)
+    service_ids = [s.id for s in services]
     return Environment(
         name=name,
         source=path,
@@ -206,6 +228,8 @@ def load_environment(path: Path, name: str, environ: Mapping[str, str] | None = 
         seed_vault=(base / merged["seed_vault"]) if merged.get("seed_vault") else None,
         secrets=frozenset(s for s in secrets if s),
         flows=flows,
+        policy=policy_of(path, data, chain, service_ids, known_checks),
+        waivers=waivers_of(path, environments, chain, service_ids, known_checks),
     )
 
 
@@ -235,8 +259,34 @@ def _read_validated(path: Path) -> Any:
 
 def _validated(path: Path) -> Any:
     data = _read_yaml(path)
+    _yaml_scalars_as_text(data)
     _validate(path, data)
     return data
+
+
+def _yaml_scalars_as_text(data: Any) -> None:
+    """YAML 1.1 reads `expires: 2027-01-31` as a date and a level `off` as false; the schema (and
+    the documentation) know them as the strings that were written."""
+    if not isinstance(data, dict):
+        return
+    environments = data.get("environments")
+    environments = environments if isinstance(environments, dict) else {}
+    places = [data.get("defaults")]
+    for environment in environments.values():
+        if not isinstance(environment, dict):
+            continue
+        places.append(environment)
+        services = environment.get("services")
+        places += list(services.values()) if isinstance(services, dict) else []
+        waivers = environment.get("waivers")
+        for waiver in waivers if isinstance(waivers, list) else ():
+            if isinstance(waiver, dict) and isinstance(waiver.get("expires"), datetime.date):
+                waiver["expires"] = waiver["expires"].isoformat()
+    for place in places:
+        policy = place.get("policy") if isinstance(place, dict) else None
+        checks = policy.get("checks") if isinstance(policy, dict) else None
+        if isinstance(checks, dict):
+            checks.update({pattern: "off" for pattern, level in checks.items() if level is False})
 
 
 def _read_yaml(path: Path) -> Any:
@@ -288,6 +338,11 @@ def _explain(path: Path, error: Any) -> str:
         return f"{path}: {where}: unknown key{_did_you_mean(unknown, allowed)}. Allowed here: {', '.join(allowed)}."
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
+        if ".waivers." in f".{key}.":
+            return (
+                f"{path}: {key}: required key `{missing}` is missing: every waiver needs `check`, a `reason` "
+                "and an `expires` date (YYYY-MM-DD)."
+            )
         return f"{path}: {key}: required key `{missing}` is missing."
     if validator == "enum":
         choices = ", ".join(str(c) for c in error.validator_value)
@@ -314,6 +369,10 @@ def _explain(path: Path, error: Any) -> str:
             f"{path}: {key}: `{error.instance}` is not a valid step or saved name: letters, digits and _, "
             "not starting with a digit (templates read it as steps.<id>.<name>)."
         )
+    if validator == "pattern" and key.endswith(".expires"):
+        return f"{path}: {key}: not a date; write it as YYYY-MM-DD, e.g. 2027-01-31."
+    if validator == "pattern" and key.endswith(".reason"):
+        return f"{path}: {key}: must not be empty; say why the failure is accepted (e.g. a ticket)."
     if validator == "pattern":
         return f"{path}: {key}: must match the pattern {error.validator_value}."
     if validator == "exclusiveMinimum":
@@ -334,6 +393,15 @@ def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
 
 
 def _merge_extends(path: Path, environments: Mapping[str, Any], name: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for env_name in _extends_chain(path, environments, name):
+        child = {k: v for k, v in (environments[env_name] or {}).items() if k != "extends"}
+        merged = _deep_merge(merged, child)
+    return merged
+
+
+def _extends_chain(path: Path, environments: Mapping[str, Any], name: str) -> list[str]:
+    """`name` and the environments it extends, the root first."""
     chain: list[str] = []
     current: str | None = name
     while current is not None:
@@ -347,11 +415,7 @@ def _merge_extends(path: Path, environments: Mapping[str, Any], name: str) -> di
             )
         chain.append(current)
         current = (environments[current] or {}).get("extends")
-    merged: dict[str, Any] = {}
-    for env_name in reversed(chain):
-        child = {k: v for k, v in (environments[env_name] or {}).items() if k != "extends"}
-        merged = _deep_merge(merged, child)
-    return merged
+    return chain[::-1]
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -365,17 +429,20 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return out
 
 
-def _substitute(path: Path, key: str, value: Any, environ: Mapping[str, str], secrets: set[str]) -> Any:
+Uses = list[tuple[str, str, str]]  # (key path, variable name, its value) of each ${VAR} resolved
+
+
+def _substitute(path: Path, key: str, value: Any, environ: Mapping[str, str], uses: Uses) -> Any:
     if isinstance(value, str):
-        return _substitute_text(path, key, value, environ, secrets)
+        return _substitute_text(path, key, value, environ, uses)
     if isinstance(value, Mapping):
-        return {k: _substitute(path, f"{key}.{k}", v, environ, secrets) for k, v in value.items()}
+        return {k: _substitute(path, f"{key}.{k}", v, environ, uses) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(path, f"{key}.{i}", v, environ, secrets) for i, v in enumerate(value)]
+        return [_substitute(path, f"{key}.{i}", v, environ, uses) for i, v in enumerate(value)]
     return value
 
 
-def _substitute_text(path: Path, key: str, text: str, environ: Mapping[str, str], secrets: set[str]) -> str:
+def _substitute_text(path: Path, key: str, text: str, environ: Mapping[str, str], uses: Uses) -> str:
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in environ:
@@ -387,7 +454,7 @@ def _substitute_text(path: Path, key: str, text: str, environ: Mapping[str, str]
                 f"{path}: {key}: environment variable `{name}` is not set. "
                 f"Export {name} before running, or write ${{{name}:-default}}."
             )
-        secrets.add(value)
+        uses.append((key, name, value))
         return value
 
     if "${" in _VAR.sub("", text):  # the inventory's own text, never a value: safe to quote
@@ -452,6 +519,7 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
         smoke=tuple(_smoke_call(path, f"{key}.smoke.{i}", entry) for i, entry in enumerate(raw.get("smoke") or ())),
         description=raw.get("description", ""),
         latency=_latency(raw),
+        secrets=tuple(raw.get("secrets") or ()),
     )
 
 

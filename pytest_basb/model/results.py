@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["pass", "fail", "warn", "error", "skip"]
+Outcome = Literal["pass", "fail", "warn", "error", "skip", "waived"]
 Severity = Literal["fail", "warn"]
-OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "warn", "error", "skip")
+# waived: a failure a waiver of the inventory accepts for now (never a pass; see pytest_basb/policy).
+OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "warn", "error", "skip", "waived")
 
 # Key under which a result travels in `TestReport.user_properties`.
 RESULT_PROPERTY = "basb_result"
@@ -36,6 +37,8 @@ class CheckResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     environment: str = ""
     nodeid: str = ""
+    policy: dict[str, str] | None = None  # {level, source}: the check policy in force (policy/levels.py)
+    waiver: dict[str, str] | None = None  # {reason, expires, source, state}: the waiver that covered it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

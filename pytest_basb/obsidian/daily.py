@@ -44,6 +44,7 @@ from pytest_basb.report.gate import (
     SUITES,
     GateReport,
     blocked_lines,
+    find_runbook,
     plural,
     runbook_path,
     suite_of,
@@ -65,6 +66,9 @@ DAILY_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plan", ("## 📋 Tomorrow's Plan",)),
     ("references", ("## 🔗 References",)),
 )
+# Written only by runs of an environment with waivers, placed before Tomorrow's Plan.
+WAIVERS_SECTION = ("## 🧾 Waivers in force",)
+_WAIVERS_BEFORE = "## 📋 Tomorrow's Plan"
 
 _MARKER = re.compile(r"^<!-- basb:run (\d+) ([a-z]+) (start|end)(?: (\{.*\}))? -->$")
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -257,6 +261,10 @@ def write_daily_log(
             content = _SECTION_WRITERS[key](ctx)
             data = facts.to_json() if key == "goals" else None
             insert_block(note.body, section_end(note.body, heading_path), region(run, key, content, data))
+        if report.waivers or report.waived:
+            _add_heading_before(note.body, WAIVERS_SECTION[0], _WAIVERS_BEFORE)
+            end = section_end(note.body, WAIVERS_SECTION)
+            insert_block(note.body, end, region(run, "waivers", _waivers(ctx)))
         runs = runs_in(note)
         if not any(r.run == run for r in runs):  # the goals heading was inside a person's code block
             runs.append(facts)
@@ -413,6 +421,37 @@ def _issues(ctx: _RunContext) -> list[str]:
     return lines
 
 
+def _add_heading_before(body: list[str], heading: str, before: str) -> None:
+    """A section the template lacks, put where it reads best (else section_end adds it at the end)."""
+    if any(line.strip() == heading for line in body):
+        return
+    at = next((i for i, line in enumerate(body) if line.strip() == before), None)
+    if at is not None:
+        body[at:at] = [heading, ""]
+
+
+def _waivers(ctx: _RunContext) -> list[str]:
+    """Every waiver of the environment with its state, then the failures it waived in this run."""
+    report = ctx.report
+    lines = [ctx.label, ""]
+    icon = {"active": "🟢", "expiring": "🟡", "expired": "🔴", "stale": "⚪"}
+    for w in report.waivers:
+        on = "" if w.service == "*" else f" on {inline_code(w.service)}"
+        lines.append(
+            f"- {icon.get(w.state, '')} {inline_code(w.check)}{on}: {w.state}, expires {w.expires}, "
+            f"matched {w.matched} — {inline_code(w.reason)} ({inline_code(w.source)})"
+        )
+    for check in report.waived[:MAX_LISTED]:
+        waiver = check.waiver or {}
+        lines.append(
+            f"- 🧾 waived: {inline_code(check.id)} on {inline_code(check.service)} until "
+            f"{waiver.get('expires', '?')}: {_message(check)}"
+        )
+    if len(report.waived) > MAX_LISTED:
+        lines.append(f"- … and {len(report.waived) - MAX_LISTED} more waived in the gate report")
+    return lines
+
+
 def _message(check: CheckResult) -> str:
     return inline_code(check.message) if check.message else "(no message)"
 
@@ -446,11 +485,12 @@ def _references(ctx: _RunContext) -> list[str]:
 
 
 def _runbook_link(ctx: _RunContext, check_id: str) -> str:
-    if ctx.runbooks_dir is None:
+    folders = ctx.report.runbook_dirs or ((ctx.runbooks_dir,) if ctx.runbooks_dir is not None else ())
+    if not folders:
         return "no runbooks directory configured"
-    path = runbook_path(ctx.runbooks_dir, check_id)
-    if not path.is_file():
-        return f"missing — write {inline_code(str(path))}"
+    path = find_runbook(folders, check_id)
+    if path is None:
+        return f"missing — write {inline_code(str(runbook_path(folders[0], check_id)))}"
     return note_link(path, ctx.vault, check_id)
 
 

@@ -13,13 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from pytest_basb.model.results import CheckResult
+from pytest_basb.policy.levels import Decision
 from pytest_basb.report.gate import GateReport
 
 ECS_VERSION = "8.11.0"
 DATASET = "basb.gate"
 # ECS event.outcome allows success, failure and unknown only; the gate's own outcome is basb.check.outcome.
-_ECS_OUTCOME = {"pass": "success", "warn": "success", "fail": "failure", "error": "failure", "skip": "unknown"}
-_LEVEL = {"pass": "info", "skip": "info", "warn": "warning", "fail": "error", "error": "error"}
+# A waived check did fail (ECS: failure); the waiver makes it a warning, not an error, for people.
+_ECS_OUTCOME = {
+    "pass": "success",
+    "warn": "success",
+    "fail": "failure",
+    "error": "failure",
+    "skip": "unknown",
+    "waived": "failure",
+}
+_LEVEL = {"pass": "info", "skip": "info", "warn": "warning", "fail": "error", "error": "error", "waived": "warning"}
 
 
 def check_events(report: GateReport, *, redact: Callable[[Any], Any] = lambda v: v) -> Iterator[dict[str, Any]]:
@@ -52,6 +61,8 @@ def _event(report: GateReport, check: CheckResult, timestamp: str) -> dict[str, 
                 "outcome": check.outcome,
                 "severity": check.severity,
                 "nodeid": check.nodeid,
+                "policy": check.policy or Decision().to_dict(),
+                **({"waiver": check.waiver} if check.waiver else {}),
             },
         },
     }
@@ -59,6 +70,8 @@ def _event(report: GateReport, check: CheckResult, timestamp: str) -> dict[str, 
 
 def _message(check: CheckResult) -> str:
     head = f"{check.id} on {check.service}: {check.outcome}"
+    if check.outcome == "waived" and check.waiver:
+        head += f" until {check.waiver.get('expires')} ({check.waiver.get('reason')})"
     return f"{head}: {check.message}" if check.message else head
 
 

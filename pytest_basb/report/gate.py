@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from pytest_basb.model.results import OUTCOMES, CheckResult
+from pytest_basb.policy.waivers import WaiverStatus
 
 # The suites every report shows, in this order; other suites (basb.*, monitoring.*) are counted too.
 SUITES: tuple[str, ...] = ("health", "smoke", "basb", "security", "regression")
@@ -146,6 +147,10 @@ class GateReport:
     ci_ok: bool | None = None
     runbooks_dir: Path | None = None
     scope: Scope | None = None  # None: built without run facts, taken as whole
+    waivers: tuple[WaiverStatus, ...] = ()  # every waiver of the environment and what it did
+    # Where runbooks are looked up, in order: the team's folder, then the shipped runbooks.
+    runbook_dirs: tuple[Path, ...] = ()
+    policy: tuple[PolicyChange, ...] = ()  # the policy rules that change a check's level
 
     @property
     def full_scope(self) -> Scope:
@@ -154,6 +159,10 @@ class GateReport:
     @property
     def partial(self) -> bool:
         return not self.full_scope.full
+
+    def runbook_for(self, check_id: str) -> Path | None:
+        """The runbook of a check: the first folder of the search order that has one."""
+        return find_runbook(self.runbook_dirs, check_id)
 
     def verdict_text(self) -> str:
         """`PASS`, `FAIL (partial: 1/6 services, 3/112 checks)` or `NOTHING CHECKED`, for people."""
@@ -190,6 +199,11 @@ class GateReport:
     def warnings(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if c.outcome == "warn")
 
+    @property
+    def waived(self) -> tuple[CheckResult, ...]:
+        """Failures a waiver accepts for now: they do not fail the verdict, and are never a pass."""
+        return tuple(c for c in self.checks if c.outcome == "waived")
+
     def planned(self) -> dict[str, int]:
         """Suite -> checks collected for it in this run (skips included), suites sorted."""
         counts = Counter(suite_of(c.id) for c in self.checks)
@@ -202,6 +216,32 @@ class GateReport:
 
 
 BLOCKED_PREFIX = "blocked by "
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A policy rule that changes some check's level: `check` (id or glob) -> `level`, set in
+    `source` (`defaults`, `environment prod`, `service notes-a`), for `service` (None: every one)."""
+
+    check: str
+    level: str
+    source: str
+    service: str | None = None
+
+    def line(self) -> str:
+        """`policy: smoke.unknown_tool → warn (defaults)`: one terminal line per rule."""
+        on = f" on {self.service}" if self.service is not None else ""
+        return f"policy: {self.check} → {self.level}{on} ({self.source})"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"check": self.check, "level": self.level, "source": self.source, "service": self.service}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PolicyChange:
+        service = data.get("service")
+        return cls(
+            str(data["check"]), str(data["level"]), str(data["source"]), None if service is None else str(service)
+        )
 
 
 CheckKey = tuple[str, str, str]  # (service, check id, nodeid)
@@ -255,10 +295,16 @@ def build_gate(
     ci_ok: bool | None,
     scope: Scope | None = None,
     ci_evidence: Sequence[str] = (),
+    waivers: Sequence[WaiverStatus] = (),
+    policy: Sequence[PolicyChange] = (),
+    runbook_dirs: Sequence[Path] = (),
 ) -> GateReport:
     """Judge one run: service status, overall verdict and the six quality-gate items.
 
     `ci_evidence` (e.g. the failed jobs' names) replaces the CI item's generic evidence when given.
+    A `waived` check (a failure a waiver accepts) does not fail the verdict; `waivers` and `policy`
+    are carried into the reports as given. `runbook_dirs`: the runbook search order (default:
+    `runbooks_dir` alone).
     """
     checks = tuple(sorted(results, key=lambda c: (c.service, c.id, c.nodeid)))
     known = {s.id: s for s in services}
@@ -272,7 +318,8 @@ def build_gate(
     failing = any(s.status == "fail" for s in service_results) or any(c.outcome in BLOCKING for c in checks)
     verdict: Verdict = "fail" if failing else "pass" if checks else "none"
     service_ids = [s.id for s in service_results]
-    gate = tuple(_JUDGES[item](checks, service_ids, runbooks_dir, ci_ok) for item in GATE_ITEMS)
+    searched = tuple(runbook_dirs) or ((runbooks_dir,) if runbooks_dir is not None else ())
+    gate = tuple(_JUDGES[item](checks, service_ids, searched, ci_ok) for item in GATE_ITEMS)
     if ci_evidence and ci_ok is not None:
         gate = tuple(dataclasses.replace(g, evidence=tuple(ci_evidence)) if g.item == CI_CD else g for g in gate)
     return GateReport(
@@ -286,6 +333,9 @@ def build_gate(
         ci_ok=ci_ok,
         runbooks_dir=runbooks_dir,
         scope=scope,
+        waivers=tuple(waivers),
+        policy=tuple(policy),
+        runbook_dirs=searched,
     )
 
 
@@ -296,7 +346,7 @@ def _service_result(summary: ServiceSummary, checks: Sequence[CheckResult]) -> S
     status: Status
     if any(c.outcome in BLOCKING for c in checks):
         status = "fail"
-    elif any(c.outcome in ("pass", "warn") for c in checks):
+    elif any(c.outcome in ("pass", "warn", "waived") for c in checks):
         status = "pass"
     else:
         status = NOT_EVALUATED  # listed but nothing ran against it (deselected, all skipped)
@@ -329,7 +379,7 @@ def _str_or_none(value: object) -> str | None:
 
 # --- the six gate items -------------------------------------------------------------------------
 
-_Judge = Callable[[Sequence[CheckResult], Sequence[str], Path | None, bool | None], GateItem]
+_Judge = Callable[[Sequence[CheckResult], Sequence[str], Sequence[Path], bool | None], GateItem]
 
 
 def _ran(checks: Sequence[CheckResult], prefixes: tuple[str, ...]) -> list[CheckResult]:
@@ -377,23 +427,25 @@ def _any_evidence(item: str, prefixes: tuple[str, ...], checks: Sequence[CheckRe
     return GateItem(item, "fail" if failed else "pass", evidence)
 
 
-def _deployed(checks: Sequence[CheckResult], ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+def _deployed(checks: Sequence[CheckResult], ids: Sequence[str], _rb: Sequence[Path], _ci: bool | None) -> GateItem:
     return _every_service(DEPLOYED, ("health.",), checks, ids)
 
 
-def _accessibility(checks: Sequence[CheckResult], ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+def _accessibility(
+    checks: Sequence[CheckResult], ids: Sequence[str], _rb: Sequence[Path], _ci: bool | None
+) -> GateItem:
     return _every_service(ACCESSIBILITY, ("health.", "smoke."), checks, ids)
 
 
-def _monitoring(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+def _monitoring(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Sequence[Path], _ci: bool | None) -> GateItem:
     return _any_evidence(MONITORING, ("health.http_health", "monitoring."), checks)
 
 
-def _security(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Path | None, _ci: bool | None) -> GateItem:
+def _security(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Sequence[Path], _ci: bool | None) -> GateItem:
     return _any_evidence(SECURITY, ("security.",), checks)
 
 
-def _ci(_checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Path | None, ci_ok: bool | None) -> GateItem:
+def _ci(_checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Sequence[Path], ci_ok: bool | None) -> GateItem:
     if ci_ok is None:
         return GateItem(CI_CD, NOT_EVALUATED, ("no CI pipeline status given to this run",))
     if ci_ok:
@@ -401,19 +453,29 @@ def _ci(_checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Path | None, c
     return GateItem(CI_CD, "fail", ("CI pipeline reported failed jobs",))
 
 
-def _incident(checks: Sequence[CheckResult], _ids: Sequence[str], runbooks: Path | None, _ci: bool | None) -> GateItem:
-    """A runbook `<runbooks_dir>/<check-id>.md` must exist for every failing check id."""
-    if runbooks is None:
+def _incident(
+    checks: Sequence[CheckResult], _ids: Sequence[str], searched: Sequence[Path], _ci: bool | None
+) -> GateItem:
+    """A runbook `<folder>/<check-id>.md` must exist for every failing check id, in one of the
+    runbook folders (the team's, then the shipped ones)."""
+    if not searched:
         return GateItem(INCIDENT, NOT_EVALUATED, ("no runbooks directory configured",))
-    if not runbooks.is_dir():
-        return GateItem(INCIDENT, NOT_EVALUATED, (f"runbooks directory not found: {runbooks}",))
+    folders = [folder for folder in searched if folder.is_dir()]
+    if not folders:
+        return GateItem(INCIDENT, NOT_EVALUATED, (f"runbooks directory not found: {searched[0]}",))
     failing = sorted({c.id for c in checks if c.outcome in BLOCKING})
     if not failing:
-        return GateItem(INCIDENT, "pass", (f"no failing checks; runbooks in {runbooks}",))
-    missing = [cid for cid in failing if not runbook_path(runbooks, cid).is_file()]
+        return GateItem(INCIDENT, "pass", (f"no failing checks; runbooks in {', '.join(map(str, folders))}",))
+    found = {cid: find_runbook(folders, cid) for cid in failing}
+    missing = [cid for cid, path in found.items() if path is None]
     if missing:
-        return GateItem(INCIDENT, "fail", tuple(f"missing runbook: {runbook_path(runbooks, cid)}" for cid in missing))
-    return GateItem(INCIDENT, "pass", tuple(f"runbook: {runbook_path(runbooks, cid)}" for cid in failing))
+        return GateItem(INCIDENT, "fail", tuple(f"missing runbook: {runbook_path(folders[0], cid)}" for cid in missing))
+    return GateItem(INCIDENT, "pass", tuple(f"runbook: {found[cid]}" for cid in failing))
+
+
+def matched_waivers(checks: Sequence[CheckResult]) -> dict[str, int]:
+    """Waiver source -> failures it covered in these results (waived, or failing on its expiry)."""
+    return dict(Counter(c.waiver["source"] for c in checks if c.waiver and "source" in c.waiver))
 
 
 def runbook_path(runbooks_dir: Path, check_id: str) -> Path:
@@ -422,6 +484,11 @@ def runbook_path(runbooks_dir: Path, check_id: str) -> Path:
     if check_id.startswith("flow.") and not own.is_file():  # flow.<name>: named by the inventory
         return runbooks_dir / f"{suite_of(check_id)}.md"
     return own
+
+
+def find_runbook(folders: Sequence[Path], check_id: str) -> Path | None:
+    """The first `<folder>/<check-id>.md` that exists, in search order."""
+    return next((path for folder in folders if (path := runbook_path(folder, check_id)).is_file()), None)
 
 
 _JUDGES: dict[str, _Judge] = {

@@ -15,17 +15,18 @@ from typing import Any
 from pytest_basb.model.files import atomic_write
 from pytest_basb.model.results import CheckResult
 from pytest_basb.model.text import shorten
+from pytest_basb.policy.levels import Decision
 from pytest_basb.report.flow_data import flow_data_lines
 from pytest_basb.report.gate import (
     NOT_EVALUATED,
     SUITES,
     CheckKey,
     GateReport,
+    PolicyChange,
     ServiceResult,
     blocked_lines,
     check_key,
     plural,
-    runbook_path,
     suite_of,
 )
 
@@ -52,6 +53,8 @@ def gate_dict(report: GateReport) -> dict[str, Any]:
         "services": [_service_dict(s) for s in report.services],
         "checks": [_check_dict(c) for c in report.checks],
         "gate": [{"item": g.item, "status": g.status, "evidence": list(g.evidence)} for g in report.gate],
+        "policy": [change.to_dict() for change in report.policy],
+        "waivers": [waiver.to_dict() for waiver in report.waivers],
     }
 
 
@@ -78,6 +81,8 @@ def _check_dict(check: CheckResult) -> dict[str, Any]:
         "message": check.message,
         "evidence": _sorted_json(check.evidence),
         "nodeid": check.nodeid,
+        "policy": check.policy or Decision().to_dict(),  # the level in force and where it was set
+        "waiver": check.waiver,
     }
 
 
@@ -113,6 +118,8 @@ def gate_md_lines(report: GateReport) -> list[str]:
         *_md_failures(report),
         *_md_check_list("Warnings", report.warnings),
         *_md_flow_data(report),
+        *_md_waived(report),
+        *_md_policy(report),
     ]
 
 
@@ -196,7 +203,8 @@ def suite_cell(service: ServiceResult, suite: str) -> str:
     if set(counts) == {"skip"}:
         return "skipped"
     failed = counts.get("fail", 0) + counts.get("error", 0)
-    return f"{counts.get('pass', 0)} / {failed} / {counts.get('warn', 0)}"
+    waived = f" ({counts['waived']} waived)" if counts.get("waived") else ""
+    return f"{counts.get('pass', 0)} / {failed} / {counts.get('warn', 0)}{waived}"
 
 
 def _md_failures(report: GateReport) -> list[str]:
@@ -211,6 +219,50 @@ def _md_failures(report: GateReport) -> list[str]:
 def _md_flow_data(report: GateReport) -> list[str]:
     lines = flow_data_lines(report.checks)
     return ["## Flows that wrote data", "", *(f"- {line}" for line in lines), ""] if lines else []
+
+
+def _md_waived(report: GateReport) -> list[str]:
+    """Waived failures with their reason and expiry, then every waiver of the environment."""
+    lines: list[str] = []
+    if report.waived:
+        lines += ["## Waived failures", "", "Accepted for now by a waiver; they do not fail the verdict.", ""]
+        for c in report.waived:
+            message = inline_code(c.message) if c.message else "(no message)"
+            lines.append(f"- {inline_code(c.id)} on {inline_code(c.service)}: {message} — {waiver_note(c)}")
+        lines.append("")
+    if report.waivers:
+        lines += [
+            "## Waivers",
+            "",
+            "| Check | Service | State | Expires | Matched | Reason |",
+            "|---|---|---|---|---|---|",
+        ]
+        for w in report.waivers:
+            cells = [inline_code(w.check), inline_code(w.service), w.state, w.expires, str(w.matched)]
+            lines.append("| " + " | ".join([*cells, table_text(w.reason)]) + " |")
+        lines.append("")
+    return lines
+
+
+def waiver_note(check: CheckResult) -> str:
+    """`waived until 2027-01-31: two vault servers share read_note (environments.prod.waivers.0)`."""
+    waiver = check.waiver or {}
+    until = "expired on" if waiver.get("state") == "expired" else "waived until"
+    reason = inline_code(waiver.get("reason", ""))
+    return f"{until} {waiver.get('expires', '?')}: {reason} ({waiver.get('source', '?')})"
+
+
+def _md_policy(report: GateReport) -> list[str]:
+    if not report.policy:
+        return []
+    lines = ["## Check policy", "", "Rules that change a check's level from the default (block):", ""]
+    lines += [f"- {inline_code(change.check)} → {change.level}" + _policy_where(change) for change in report.policy]
+    return [*lines, ""]
+
+
+def _policy_where(change: PolicyChange) -> str:
+    on = f" on {inline_code(change.service)}" if change.service is not None else ""
+    return f"{on} (set in {change.source})"
 
 
 def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
@@ -228,7 +280,8 @@ def _md_check_list(title: str, checks: tuple[CheckResult, ...]) -> list[str]:
 
 TERMINAL_LEGEND = (
     "legend: pass · pass(warn) = passed with warnings · FAIL = failed or errored · "
-    "blocked = could not run, blocked by an earlier failure · skip = all skipped · — = suite not run"
+    "waived = a failure a waiver accepts · blocked = could not run, blocked by an earlier failure · "
+    "skip = all skipped · — = suite not run"
 )
 TERMINAL_LISTED = 10  # failing checks named in the terminal; gate.md lists them all
 
@@ -253,6 +306,8 @@ def terminal_table(report: GateReport) -> list[str]:
         lines.append(f"failing: … and {len(report.root_failures) - TERMINAL_LISTED} more in gate.md")
     lines += [f"blocked: {line}" for line in blocked_lines(report.checks)]
     lines += [f"flow data: {line}" for line in flow_data_lines(report.checks)]
+    lines += waiver_lines(report)
+    lines += [change.line() for change in report.policy]
     for item in report.gate:
         if item.status == NOT_EVALUATED:
             lines.append(f"not evaluated: {item.item} — {item.evidence[-1] if item.evidence else 'no evidence'}")
@@ -264,11 +319,26 @@ def terminal_table(report: GateReport) -> list[str]:
     return lines
 
 
+def waiver_lines(report: GateReport) -> list[str]:
+    """`waived: <check> on <service> until <date> — <reason>`, then waivers that need a person:
+    expiring soon, expired, or stale (matched nothing in a full run)."""
+    lines = []
+    for check in report.waived[:TERMINAL_LISTED]:
+        waiver = check.waiver or {}
+        lines.append(
+            f"waived: {check.id} on {check.service} until {waiver.get('expires', '?')} — {waiver.get('reason', '')}"
+        )
+    if len(report.waived) > TERMINAL_LISTED:
+        lines.append(f"waived: … and {len(report.waived) - TERMINAL_LISTED} more in gate.md")
+    lines += [f"waiver {w.state}: {w.line()}" for w in report.waivers if w.state in ("expiring", "expired", "stale")]
+    return lines
+
+
 def _runbook(report: GateReport, check_id: str) -> str:
-    if report.runbooks_dir is None:
+    if not report.runbook_dirs:
         return "none (no runbooks directory)"
-    path = runbook_path(report.runbooks_dir, check_id)
-    return str(path) if path.is_file() else f"missing ({path})"
+    path = report.runbook_for(check_id)
+    return str(path) if path is not None else f"missing ({report.runbook_dirs[0] / f'{check_id}.md'})"
 
 
 def _terminal_status(report: GateReport, service: ServiceResult, suite: str, blocked: dict[CheckKey, str]) -> str:
@@ -278,6 +348,8 @@ def _terminal_status(report: GateReport, service: ServiceResult, suite: str, blo
     if counts.get("fail") or counts.get("error"):
         failing = [c for c in report.failures if c.service == service.id and suite_of(c.id) == suite]
         return "blocked" if all(check_key(c) in blocked for c in failing) else "FAIL"
+    if counts.get("waived"):
+        return "waived"
     if counts.get("warn"):
         return "pass(warn)"
     if counts.get("pass"):

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from pytest_basb.model.results import CheckResult
-from pytest_basb.report.gate import CI_CD, GateReport, Scope, ServiceSummary, build_gate, ordered_suites
+from pytest_basb.policy.waivers import WaiverStatus, merge_statuses
+from pytest_basb.report.gate import (
+    CI_CD,
+    GateReport,
+    PolicyChange,
+    Scope,
+    ServiceSummary,
+    build_gate,
+    ordered_suites,
+)
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 
 
@@ -61,6 +70,16 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
         for line in item.get("evidence", [])
     ]
     runbooks = next((doc["runbooks_dir"] for _, doc in documents if doc.get("runbooks_dir")), None)
+    searched = next((doc["runbook_dirs"] for _, doc in documents if doc.get("runbook_dirs")), None) or (
+        [runbooks] if runbooks else []
+    )
+    # Each shard saw only its services: a waiver is stale when no shard's failures matched it.
+    waivers = merge_statuses(
+        ([WaiverStatus.from_dict(w) for w in doc.get("waivers", [])] for _, doc in documents),
+        full_run=scope is None or scope.full,
+    )
+    rules = [raw for _, doc in documents for raw in doc.get("policy", [])]
+    policy = {json.dumps(raw, sort_keys=True): PolicyChange.from_dict(raw) for raw in rules}
     report = build_gate(
         list(checks.values()),
         environment=environment,
@@ -71,8 +90,11 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
         ci_ok=all(ci) if ci else None,
         ci_evidence=list(dict.fromkeys(ci_evidence)),
         scope=scope,
+        waivers=waivers,
+        policy=list(policy.values()),
+        runbook_dirs=[Path(folder) for folder in searched if Path(folder).is_dir()],
     )
-    extra = {"merged_from": [str(path) for path, _ in documents], "runbooks_dir": runbooks}
+    extra = {"merged_from": [str(path) for path, _ in documents], "runbooks_dir": runbooks, "runbook_dirs": searched}
     return report, extra
 
 

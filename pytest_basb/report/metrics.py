@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_basb.model.results import OUTCOMES
+from pytest_basb.policy.waivers import WAIVER_STATES
 from pytest_basb.report.gate import NOT_EVALUATED, GateReport
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "basb_check_duration_seconds": (
         "Longest duration of a check on a service in the last run",
         ("environment", "service", "check"),
+    ),
+    "basb_waivers": (
+        "Waivers of the environment by state in the last run (active, expiring, expired, stale)",
+        ("environment", "state"),
     ),
 }
 METRIC_NAMES: frozenset[str] = frozenset(METRICS)
@@ -106,6 +111,10 @@ def _samples(report: GateReport) -> Iterator[tuple[str, tuple[str, ...], float]]
         for outcome in OUTCOMES:  # zeros too, so `rate`/`changes` and alerts see every series
             yield "basb_check_results", (env, service, check_id, outcome), counts[(service, check_id, outcome)]
         yield "basb_check_duration_seconds", (env, service, check_id), seconds
+    if report.waivers:
+        states = Counter(w.state for w in report.waivers)
+        for state in WAIVER_STATES:
+            yield "basb_waivers", (env, state), states.get(state, 0)
 
 
 def write_metrics(registry: CollectorRegistry, path: Path) -> Path:

@@ -49,6 +49,21 @@ def attach_result(result: Any) -> None:
     allure.attach(result.to_json(), name="check result", attachment_type=allure.attachment_type.JSON)
 
 
+def label_policy(result: Any) -> None:
+    """A waived failure or a level set by policy, visible in Allure: tags `waived` / `policy:<level>`,
+    the waiver's reason and expiry as a label, and the check result attached."""
+    import allure
+
+    policy = result.policy or {}
+    if policy.get("level", "block") != "block":
+        allure.dynamic.tag(f"policy:{policy['level']}")
+        allure.dynamic.label("policy", str(policy.get("source", "")))
+    if result.outcome == "waived" and result.waiver:
+        allure.dynamic.tag("waived")
+        allure.dynamic.label("waiver", f"{result.waiver.get('reason')} (until {result.waiver.get('expires')})")
+        attach_result(result)
+
+
 class _StepFailed(AssertionError):  # Allure calls an AssertionError "failed", anything else "broken"
     """Raised inside an Allure step so Allure marks it failed; caught right after."""
 

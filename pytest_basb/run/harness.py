@@ -11,6 +11,7 @@ import pytest
 from pytest_basb.inventory.load import Environment, ServiceConfig, SmokeCall
 from pytest_basb.model.listings import Prompt, Resource, Tool
 from pytest_basb.model.results import CheckResult
+from pytest_basb.run.policy import apply_policy
 from pytest_basb.run.state import RESULT_KEY, BasbState
 
 if TYPE_CHECKING:
@@ -91,12 +92,17 @@ class ServiceUnderTest:
             environment=env.name if env else "",
             nodeid=self._node.nodeid,
         )
+        result = apply_policy(self._state, result)  # the check policy and the waivers in force
         self._node.stash[RESULT_KEY] = result
         label = f"{result.id} [{result.service}]"
         if result.outcome in ("fail", "error"):
             pytest.fail(f"{label}: {result.message}", pytrace=False)
         if result.outcome == "warn":
             warnings.warn(BasbCheckWarning(f"{label}: {result.message}"), stacklevel=2)
+        if result.outcome == "waived" and result.waiver:
+            waiver = result.waiver
+            note = f"waived until {waiver['expires']} ({waiver['reason']})"
+            warnings.warn(BasbCheckWarning(f"{label}: {note}: {result.message}"), stacklevel=2)
         if result.outcome == "skip":
             # Reported at the test's location, not here (as pytest does for skip markers).
             raise pytest.skip.Exception(f"{label}: {result.message}", _use_item_location=True)

@@ -8,6 +8,7 @@ import pytest
 
 from pytest_basb.model.mcp_data import ServiceError
 from pytest_basb.model.results import CheckResult
+from pytest_basb.run.policy import apply_policy
 from pytest_basb.run.state import RESULT_KEY, BasbState
 
 
@@ -36,7 +37,7 @@ def result_for(
             else "error"
         )
         message = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else report.outcome
-    return CheckResult(
+    result = CheckResult(
         id=str(marker.args[0]),
         service=service_id,
         outcome=outcome,  # type: ignore[arg-type]
@@ -45,6 +46,7 @@ def result_for(
         environment=state.environment.name if state.environment else "",
         nodeid=item.nodeid,
     )
+    return apply_policy(state, result)  # the check policy and the waivers in force
 
 
 def service_of(item: pytest.Item) -> str | None:

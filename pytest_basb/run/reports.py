@@ -11,25 +11,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
+from pytest_basb.policy.catalogue import shipped_check_ids
+from pytest_basb.policy.waivers import waiver_statuses
+from pytest_basb.report.gate import GateReport, PolicyChange, ServiceSummary, build_gate, matched_waivers
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.run.scope import run_scope
-from pytest_basb.run.shipped import runbooks_dir as runbooks_dir_for
+from pytest_basb.run.shipped import runbook_dirs
 from pytest_basb.run.state import BasbState
 from pytest_basb.targets.where import target_label, targets_line
 
 if TYPE_CHECKING:
-    from pytest_basb.inventory.load import ServiceConfig
+    from pytest_basb.inventory.load import Environment, ServiceConfig
 
 
 def write_run_reports(state: BasbState, config: Any) -> None:
     environment = state.environment
     assert environment is not None
-    runbooks_dir = runbooks_dir_for(config.rootpath)
+    searched = runbook_dirs(config.rootpath)
+    runbooks_dir = searched[0] if searched else None
     targets = target_facts(state)
     ci_status = state.options.ci_status
+    scope = run_scope(state)
+    results = list(state.results.values())
     report = build_gate(
-        list(state.results.values()),
+        results,
         environment=environment.name,
         services=[
             ServiceSummary(s.id, role=s.role, transport=_transport(state, s), target=target_label(targets[s.id]))
@@ -41,11 +46,19 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         # The pipeline's earlier jobs (--basb-ci-status); without them this run cannot judge CI.
         ci_ok=ci_status.ok if ci_status is not None else None,
         ci_evidence=ci_status.evidence() if ci_status is not None else (),
-        scope=run_scope(state),
+        scope=scope,
+        waivers=waiver_statuses(
+            environment.waivers,
+            matched_waivers(results),
+            today=state.run_date,
+            full_run=scope is None or scope.full,
+        ),
+        policy=policy_changes(environment),
+        runbook_dirs=searched,
     )
     report_dir = state.options.report_dir
     state.report_paths = [
-        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, runbooks_dir, targets)),
+        write_gate_json(report, report_dir / "gate.json", extra=_run_facts(state, searched, targets)),
         write_gate_md(report, report_dir / "gate.md"),
     ]
     notes: list[str] = [_monitoring_files(report, state)]
@@ -62,6 +75,16 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         targets_line(targets),
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
+    ]
+
+
+def policy_changes(environment: Environment) -> list[PolicyChange]:
+    """The policy rules that change some check's level, for the reports (none: no policy)."""
+    if not environment.policy:
+        return []
+    return [
+        PolicyChange(check=rule.pattern, level=rule.level, source=rule.place, service=service)
+        for rule, service in environment.policy.changes(shipped_check_ids())
     ]
 
 
@@ -84,11 +107,12 @@ def _monitoring_files(report: GateReport, state: BasbState) -> str:
     return state.redactor.text(f"metrics pushed to {gateway}")
 
 
-def _run_facts(state: BasbState, runbooks_dir: Path | None, targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _run_facts(state: BasbState, searched: tuple[Path, ...], targets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "target": state.options.target,
         "launch_ready_s": dict(sorted(state.launch_ready_s.items())),
-        "runbooks_dir": str(runbooks_dir) if runbooks_dir is not None else None,
+        "runbooks_dir": str(searched[0]) if searched else None,  # the first searched (kept for readers)
+        "runbook_dirs": [str(folder) for folder in searched],  # the team's folder first, then the shipped
         "targets": dict(sorted(targets.items())),  # per service: where it was tested
     }
     if state.options.shard is not None:

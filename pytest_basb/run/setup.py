@@ -47,6 +47,9 @@ def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -
         raise pytest.UsageError(str(exc)) from None
     state.environment = environment
     state.redactor = Redactor(environment.secrets)
+    from pytest_basb.run.policy import run_date
+
+    state.run_date = run_date(worker_input)
     from pytest_basb.targets.live import endpoint_for
 
     state.endpoints = {s.id: endpoint_for(s) for s in environment.services}

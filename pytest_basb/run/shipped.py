@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_basb.policy.catalogue import shipped_suites_dir
+
 _PACKAGE = Path(__file__).resolve().parent.parent  # pytest_basb/
 
 
@@ -20,7 +22,7 @@ def _first_dir(*candidates: Path) -> Path | None:
 
 def suites_dir() -> Path | None:
     """The shipped suites: inside the installed package, else the checkout's `suites/`."""
-    return _first_dir(_PACKAGE / "suites", _PACKAGE.parent / "suites")
+    return shipped_suites_dir()
 
 
 def shipped_runbooks_dir() -> Path | None:
@@ -28,8 +30,21 @@ def shipped_runbooks_dir() -> Path | None:
 
 
 def runbooks_dir(rootpath: Path) -> Path | None:
-    """`docs/runbooks` at the rootdir when the project has its own, else the shipped runbooks."""
-    return _first_dir(rootpath / "docs" / "runbooks") or shipped_runbooks_dir()
+    """The first runbook folder searched (the team's, else the shipped one)."""
+    return next(iter(runbook_dirs(rootpath)), None)
+
+
+def runbook_dirs(rootpath: Path) -> tuple[Path, ...]:
+    """Where runbooks are looked up, in order: the team's `docs/runbooks` at the rootdir, then the
+    shipped runbooks. A team's folder adds to the shipped runbooks, never replaces them: a check
+    without a team runbook keeps its shipped one."""
+    team = _first_dir(rootpath / "docs" / "runbooks")
+    shipped = shipped_runbooks_dir()
+    found: dict[Path, Path] = {}
+    for folder in (team, shipped):
+        if folder is not None:
+            found.setdefault(folder.resolve(), folder)  # a checkout of this project: one folder, once
+    return tuple(found.values())
 
 
 def holds_the_suites(paths: list[Path], shipped: Path) -> bool:

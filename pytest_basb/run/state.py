@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +73,7 @@ class BasbState:
     results: dict[str, CheckResult] = field(default_factory=dict)
     report_paths: list[Path] = field(default_factory=list)
     started_at: datetime | None = None
+    run_date: date = field(default_factory=lambda: datetime.now(UTC).date())  # waivers are judged on it
     verdict: str | None = None
     scope: Scope | None = None  # what this run set out to check and checked (scope.py)
     terminal_lines: list[str] = field(default_factory=list)

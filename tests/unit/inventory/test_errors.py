@@ -102,7 +102,7 @@ def test_a_schema_error_never_quotes_the_value(tmp_path: Path) -> None:
     assert "hunter2-secret" not in message
 
 
-def test_variables_resolve_defaults_and_only_set_values_count_as_secrets(tmp_path: Path) -> None:
+def test_variables_resolve_defaults_and_only_secrets_are_masked(tmp_path: Path) -> None:
     path = tmp_path / "inv.yaml"
     path.write_text(
         "version: 1\nenvironments:\n  t:\n    services:\n      s:\n        transport: streamable-http\n"
@@ -113,10 +113,10 @@ def test_variables_resolve_defaults_and_only_set_values_count_as_secrets(tmp_pat
     service = env.service("s")
     assert service.url == "http://127.0.0.1:9/mcp"  # the default, not a secret
     assert dict(service.headers) == {"Authorization": "Bearer tok-1234"}
-    assert env.secrets == frozenset({"tok-1234"})
+    assert env.secrets == frozenset({"Bearer tok-1234", "tok-1234"})  # a header value, a TOKEN variable
     overridden = load_environment(path, "t", environ={"BASB_TOKEN": "tok-1234", "BASB_URL": "http://h:1/mcp"})
     assert overridden.service("s").url == "http://h:1/mcp"
-    assert overridden.secrets == frozenset({"tok-1234", "http://h:1/mcp"})
+    assert overridden.secrets == env.secrets  # a URL without userinfo or query stays readable
 
 
 def test_python_in_a_command_is_this_interpreter(tmp_path: Path) -> None:

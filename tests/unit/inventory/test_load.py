@@ -50,7 +50,8 @@ def test_schema_is_packaged_and_matches_loader_fields() -> None:
 
     schema = inventory_schema()
     service_keys = set(schema["$defs"]["serviceFields"]["properties"])
-    loader_keys = {f.name for f in fields(ServiceConfig)} - {"id"}
+    # A service's `policy` is read into the environment's one Policy (service over environment over defaults).
+    loader_keys = {f.name for f in fields(ServiceConfig)} - {"id"} | {"policy"}
     assert service_keys == loader_keys
     smoke_keys = set(schema["$defs"]["serviceFields"]["properties"]["smoke"]["items"]["properties"])
     call_keys = {f.name for f in fields(SmokeCall)} - {"expect_is_error", "expect_schema"} | {"expect"}
