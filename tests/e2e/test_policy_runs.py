@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GOOD_SERVER, Gate, free_port
+from tests.helpers import GOOD_SERVER, REPO, Gate, free_port
 
 TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
@@ -29,7 +29,7 @@ def _gate_json(gate: Gate) -> dict[str, object]:
     from jsonschema import Draft202012Validator
 
     data: dict[str, object] = json.loads((gate.report_dir / "gate.json").read_text())
-    schema = json.loads((Path(__file__).parent.parent / "schemas" / "gate-report.schema.json").read_text())
+    schema = json.loads((REPO / "schemas" / "gate-report.schema.json").read_text())
     Draft202012Validator(schema).validate(data)
     return data
 
