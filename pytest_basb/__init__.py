@@ -21,10 +21,15 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from pytest_basb.connection import security_probe as probes
     from pytest_basb.connection.http_probe import client as http_client
     from pytest_basb.connection.session import ServiceSession as ServiceSession
+    from pytest_basb.flows.model import Flow as Flow
+    from pytest_basb.flows.model import FlowStep as FlowStep
     from pytest_basb.inventory.load import Environment as Environment
     from pytest_basb.inventory.load import Expectations as Expectations
     from pytest_basb.inventory.load import ServiceConfig as ServiceConfig
     from pytest_basb.inventory.load import SmokeCall as SmokeCall
+    from pytest_basb.model.listings import Prompt as Prompt
+    from pytest_basb.model.listings import Resource as Resource
+    from pytest_basb.model.listings import Tool as Tool
     from pytest_basb.model.mcp_data import Handshake as Handshake
     from pytest_basb.model.mcp_data import ServiceError as ServiceError
     from pytest_basb.model.mcp_data import ToolCallOutcome as ToolCallOutcome
@@ -35,6 +40,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from pytest_basb.model.results import skipped as skipped
     from pytest_basb.model.results import violated as violated
     from pytest_basb.regression.checks import Regression as Regression
+    from pytest_basb.run.flow_runner import FlowUnderTest as FlowUnderTest
     from pytest_basb.run.harness import BasbCheckWarning as BasbCheckWarning
     from pytest_basb.run.harness import DeclaredCall as DeclaredCall
     from pytest_basb.run.harness import ServiceUnderTest as ServiceUnderTest
@@ -48,6 +54,13 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "ServiceError": ("pytest_basb.model.mcp_data", "ServiceError"),
     "Handshake": ("pytest_basb.model.mcp_data", "Handshake"),
     "ToolCallOutcome": ("pytest_basb.model.mcp_data", "ToolCallOutcome"),
+    "Tool": ("pytest_basb.model.listings", "Tool"),
+    "Resource": ("pytest_basb.model.listings", "Resource"),
+    "Prompt": ("pytest_basb.model.listings", "Prompt"),
+    # declared flows (the inventory's `flows:`) and the fixture object that runs one
+    "FlowUnderTest": ("pytest_basb.run.flow_runner", "FlowUnderTest"),
+    "Flow": ("pytest_basb.flows.model", "Flow"),
+    "FlowStep": ("pytest_basb.flows.model", "FlowStep"),
     # the check result record and the ways to make one
     "CheckResult": ("pytest_basb.model.results", "CheckResult"),
     "Outcome": ("pytest_basb.model.results", "Outcome"),
@@ -73,15 +86,21 @@ __all__ = [
     "DeclaredCall",
     "Environment",
     "Expectations",
+    "Flow",
+    "FlowStep",
+    "FlowUnderTest",
     "Handshake",
     "Outcome",
+    "Prompt",
     "Regression",
+    "Resource",
     "ServiceConfig",
     "ServiceError",
     "ServiceSession",
     "ServiceUnderTest",
     "Severity",
     "SmokeCall",
+    "Tool",
     "ToolCallOutcome",
     "__version__",
     "http_client",

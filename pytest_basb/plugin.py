@@ -21,6 +21,7 @@ from pytest_basb.model.results import RESULT_PROPERTY, CheckResult
 from pytest_basb.run.fixtures import (
     basb_declared_call,
     basb_environment,
+    basb_flow,
     basb_service,
     basb_service_for_role,
     basb_vault,
@@ -32,7 +33,7 @@ from pytest_basb.run.scope import chosen_by_markexpr
 from pytest_basb.run.setup import launch_services, prepare_environment
 from pytest_basb.run.state import HANDSHAKE_CHECK, STATE_KEY, BasbState
 
-__all__ = ["basb_declared_call", "basb_environment", "basb_service", "basb_service_for_role", "basb_vault"]
+__all__ = ["basb_declared_call", "basb_environment", "basb_flow", "basb_service", "basb_service_for_role", "basb_vault"]
 
 # xdist modes under which pytest-basb schedules every check of a service on one worker.
 BY_SERVICE_DISTS = ("load", "loadscope", "loadgroup")
@@ -45,6 +46,7 @@ SUITE_MARKERS = {
     "regression": "regression checks: the surface and results match the committed baseline",
     "security": "security checks: auth, origin, TLS, tool poisoning, secrets",
     "monitoring": "monitoring checks: metrics endpoints serve Prometheus data (also run by -m smoke)",
+    "flow": "declared flows across services (flows: in the inventory; smoke: true ones also run by -m smoke)",
 }
 
 
@@ -188,7 +190,19 @@ def links_of(items: list[pytest.Item], state: BasbState) -> list[set[str]]:
                 group.add(used.id)
         if len(group) > 1:
             links.append(group)
-    return links
+    return links + flow_links(items, state)
+
+
+def flow_links(items: list[pytest.Item], state: BasbState) -> list[set[str]]:
+    """Per collected flow: the services it calls share a worker (each stdio server started once)."""
+    environment = state.environment
+    names: set[str] = set()
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("basb_flow"):
+            names.add(callspec.params["basb_flow"][1])
+    flows = [environment.flow(name) for name in sorted(names)] if environment is not None else []
+    return [set(flow.services) for flow in flows if len(flow.services) > 1]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -277,6 +291,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[STATE_KEY]
     wants_service = "basb_service" in metafunc.fixturenames
     wants_call = "basb_declared_call" in metafunc.fixturenames
+    if "basb_flow" in metafunc.fixturenames:
+        _parametrize_flows(metafunc, state)
+        return
     if not (wants_service or wants_call):
         return
     if _suite_markers_only(metafunc.config) and not chosen_by_markexpr(metafunc.config, metafunc.definition):
@@ -288,8 +305,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     services = list(state.environment.services) if state.environment else []
     role_marker = metafunc.definition.get_closest_marker("basb_role")
-    if role_marker is not None:
-        services = [s for s in services if s.role == role_marker.args[0]]
+    if role_marker is not None:  # role suites test the BASB contract: a `role:` alone is a label
+        from pytest_basb.inventory.load import BASB_CONTRACT
+
+        services = [s for s in services if s.role == role_marker.args[0] and s.contract == BASB_CONTRACT]
     if wants_call:
         calls = [(s.id, i) for s in services for i, c in enumerate(s.smoke) if c.tool is not None]
         by_id = {s.id: s for s in services}
@@ -298,6 +317,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     else:
         reason = "no service with role " + str(role_marker.args[0]) if role_marker else "no services"
         _parametrize(metafunc, "basb_service", [s.id for s in services], [s.id for s in services], reason)
+
+
+def _parametrize_flows(metafunc: pytest.Metafunc, state: BasbState) -> None:
+    """One test per declared flow, under its check id `flow.<name>`; `smoke: true` adds the smoke marker
+    (so -m decides per flow, not by the test function's own markers)."""
+    flows = state.environment.flows if state.environment else ()
+    values = [
+        pytest.param(
+            (flow.home, flow.name),
+            id=f"{flow.home}:{flow.name}",
+            marks=[pytest.mark.basb_check(flow.check_id), *([pytest.mark.smoke] if flow.smoke else [])],
+        )
+        for flow in flows
+    ]
+    _parametrize(metafunc, "basb_flow", values, [], "this environment declares no flows")
 
 
 def _suite_markers_only(config: pytest.Config) -> bool:
@@ -309,7 +343,7 @@ def _parametrize(metafunc: pytest.Metafunc, name: str, values: list[Any], ids: l
     if not values:
         # One visible skip with the reason beats pytest's anonymous "empty parameter set".
         values, ids = [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ["none"]
-    metafunc.parametrize(name, values, ids=ids, indirect=True)
+    metafunc.parametrize(name, values, ids=ids or None, indirect=True)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -367,9 +401,11 @@ def _label_policy(item: pytest.Item, result: CheckResult) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Role suites for roles this environment does not have are deselected, not skipped:
-    an inventory without BASB roles runs the generic suites only. `--basb-shard` deselects the
-    services of other shards."""
-    unmatched = [i for i in items if i.get_closest_marker("basb_role") and role_unmatched(i)]
+    an inventory without BASB roles runs the generic suites only, and one without flows no flow suite.
+    `--basb-shard` deselects the services of other shards."""
+    unmatched = [
+        i for i in items if (i.get_closest_marker("basb_role") or i.get_closest_marker("flow")) and role_unmatched(i)
+    ]
     state = config.stash.get(STATE_KEY, None)
     if state is not None and state.active and state.options.shard is not None:
         from pytest_basb.inventory.sharding import shard_of

@@ -26,7 +26,7 @@ def role_contract(role: str) -> dict[str, Any]:
 def contract_conformance(service: str, role: str | None, tools: Sequence[Mapping[str, Any]]) -> CheckResult:
     check = "basb.contract"
     if role is None:
-        return skipped(check, service, "the service has no BASB role")
+        return skipped(check, service, "the service declares no BASB contract (contract: basb/1 with a role)")
     contract = role_contract(role)
     listed = {str(t.get("name")): t for t in tools}
     problems: list[str] = []

@@ -24,19 +24,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pytest_basb.inventory.secret_values import service_secrets
+from pytest_basb.flows.model import Flow
+from pytest_basb.inventory.secret_values import says_secret, service_secrets
 from pytest_basb.model.json_schema import schema_problem
 from pytest_basb.policy.levels import Policy
 from pytest_basb.policy.waivers import Waiver
 
 Transport = Literal["stdio", "streamable-http", "sse"]
 ROLES = ("vault", "capture", "organize", "distill", "express", "search")
+BASB_CONTRACT = "basb/1"  # the reference services' tool contract (schemas/basb/): runs the role suites
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_PROTOCOL_VERSIONS = ("2025-06-18", "2025-11-25", "2026-07-28")
 
 ID_PATTERN = "^[a-z0-9][a-z0-9-]*$"
 URL_PATTERN = "^(https?://|\\$\\{)"  # the inventory schema's $defs.url pattern
 POINTER_PATTERN = "^(/.*)?$"
+FLOW_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"  # step ids and saved names: templates read steps.<id>.<name>
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # argv[0] spelled like this means "the interpreter running pytest", so a venv need not be on PATH.
 _PYTHON_ALIASES = {"python", "python3"}
@@ -105,7 +108,8 @@ class SmokeCall:
 class ServiceConfig:
     id: str
     transport: Transport
-    role: str | None = None
+    role: str | None = None  # a label; the role suites run only with `contract`
+    contract: str | None = None  # BASB_CONTRACT: the service keeps its role's tool contract
     command: tuple[str, ...] = ()
     cwd: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
@@ -141,15 +145,20 @@ class Environment:
     seed_vault: Path | None = None
     # The values that are secrets (secret_values.py): redacted wherever text leaves the plugin.
     secrets: frozenset[str] = frozenset()
+    flows: tuple[Flow, ...] = ()  # declared flows (docs/flows.md), sorted by name
     policy: Policy = field(default_factory=Policy)  # check levels (policy/levels.py)
     waivers: tuple[Waiver, ...] = ()
 
     def service(self, service_id: str) -> ServiceConfig:
         return self._by_id[service_id]
 
+    def flow(self, name: str) -> Flow:
+        return next(flow for flow in self.flows if flow.name == name)
+
     def first_of_role(self, role: str) -> ServiceConfig | None:
-        """The service a cross-role flow uses for `role`: the environment's first of that role."""
-        return next((service for service in self.services if service.role == role), None)
+        """The service the CODE flow uses for `role`: the environment's first of that role that keeps
+        the BASB contract (a `role:` alone is a label)."""
+        return next((s for s in self.services if s.role == role and s.contract == BASB_CONTRACT), None)
 
     @functools.cached_property
     def _by_id(self) -> dict[str, ServiceConfig]:  # every check looks its service up: no scan of a fleet
@@ -207,6 +216,14 @@ def load_environment(
         services.append(_build_service(path, key, service_id, resolved))
     if not services:
         raise InventoryError(f"{path}: environments.{name}.services: no services; add at least one.")
+    flow_uses: list[tuple[str, str, str]] = []
+    raw_flows = _substitute(path, f"environments.{name}.flows", merged.get("flows"), environ, flow_uses)
+    secrets |= {value for _where, variable, value in flow_uses if says_secret(variable)}
+    flows = _flows(path, name, raw_flows, services)
+    if flows:  # policy rules and waivers may name the flows' checks too
+        from pytest_basb.policy.catalogue import shipped_check_ids
+
+        known_checks = {*(shipped_check_ids() if known_checks is None else known_checks), *(f.check_id for f in flows)}
     base = path.parent
     from pytest_basb.inventory.policy import policy_of, waivers_of
 
@@ -219,9 +236,19 @@ def load_environment(
         vault=(base / merged["vault"]) if merged.get("vault") else None,
         seed_vault=(base / merged["seed_vault"]) if merged.get("seed_vault") else None,
         secrets=frozenset(s for s in secrets if s),
+        flows=flows,
         policy=policy_of(path, data, chain, service_ids, known_checks),
         waivers=waivers_of(path, environments, chain, service_ids, known_checks),
     )
+
+
+def _flows(path: Path, name: str, raw: Mapping[str, Any] | None, services: Sequence[ServiceConfig]) -> tuple[Flow, ...]:
+    from pytest_basb.flows.definition import FlowDefinitionError, parse_flows
+
+    try:
+        return parse_flows(raw, [s.id for s in services])
+    except FlowDefinitionError as exc:
+        raise InventoryError(f"{path}: environments.{name}.{exc}") from None
 
 
 _VALIDATED: dict[tuple[str, int, int], Any] = {}
@@ -346,6 +373,11 @@ def _explain(path: Path, error: Any) -> str:
             f"{path}: {key}: `{error.instance}` is not a JSON pointer: write it as /field/sub "
             "(RFC 6901; `*` matches every key or index), e.g. /modified or /results/*/mtime."
         )
+    if validator == "pattern" and error.validator_value == FLOW_NAME_PATTERN:
+        return (
+            f"{path}: {key}: `{error.instance}` is not a valid step or saved name: letters, digits and _, "
+            "not starting with a digit (templates read it as steps.<id>.<name>)."
+        )
     if validator == "pattern" and key.endswith(".expires"):
         return f"{path}: {key}: not a date; write it as YYYY-MM-DD, e.g. 2027-01-31."
     if validator == "pattern" and key.endswith(".reason"):
@@ -465,6 +497,7 @@ def _build_service(path: Path, key: str, service_id: str, raw: Mapping[str, Any]
         id=service_id,
         transport=transport,
         role=raw.get("role"),
+        contract=raw.get("contract"),
         command=_argv(raw.get("command")),
         cwd=(base / raw["cwd"]) if raw.get("cwd") else base,
         env=dict(raw.get("env") or {}),

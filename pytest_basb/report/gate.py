@@ -482,7 +482,11 @@ def matched_waivers(checks: Sequence[CheckResult]) -> dict[str, int]:
 
 
 def runbook_path(runbooks_dir: Path, check_id: str) -> Path:
-    return runbooks_dir / f"{check_id}.md"
+    """`<check-id>.md`; a declared flow without a runbook of its own has its suite's (`flow.md`)."""
+    own = runbooks_dir / f"{check_id}.md"
+    if check_id.startswith("flow.") and not own.is_file():  # flow.<name>: named by the inventory
+        return runbooks_dir / f"{suite_of(check_id)}.md"
+    return own
 
 
 def find_runbook(folders: Sequence[Path], check_id: str) -> Path | None:

@@ -16,6 +16,7 @@ from pytest_basb.model.files import atomic_write
 from pytest_basb.model.results import CheckResult
 from pytest_basb.model.text import shorten
 from pytest_basb.policy.levels import Decision
+from pytest_basb.report.flow_data import flow_data_lines
 from pytest_basb.report.gate import (
     NOT_EVALUATED,
     SUITES,
@@ -118,6 +119,7 @@ def gate_md_lines(report: GateReport) -> list[str]:
         *_md_service_table(report),
         *_md_failures(report),
         *_md_check_list("Warnings", report.warnings),
+        *_md_flow_data(report),
         *_md_waived(report),
         *_md_policy(report),
     ]
@@ -216,6 +218,11 @@ def _md_failures(report: GateReport) -> list[str]:
     return lines
 
 
+def _md_flow_data(report: GateReport) -> list[str]:
+    lines = flow_data_lines(report.checks)
+    return ["## Flows that wrote data", "", *(f"- {line}" for line in lines), ""] if lines else []
+
+
 def _md_waived(report: GateReport) -> list[str]:
     """Waived failures with their reason and expiry, then every waiver of the environment."""
     lines: list[str] = []
@@ -300,6 +307,7 @@ def terminal_table(report: GateReport) -> list[str]:
     if len(report.root_failures) > TERMINAL_LISTED:
         lines.append(f"failing: … and {len(report.root_failures) - TERMINAL_LISTED} more in gate.md")
     lines += [f"blocked: {line}" for line in blocked_lines(report.checks)]
+    lines += [f"flow data: {line}" for line in flow_data_lines(report.checks)]
     lines += waiver_lines(report)
     lines += [change.line() for change in report.policy]
     for item in report.gate:

@@ -11,6 +11,7 @@ SEVERITY_BY_SUITE = {
     "security": "critical",
     "smoke": "critical",
     "basb": "critical",
+    "flow": "critical",
     "regression": "normal",
 }
 
@@ -61,3 +62,21 @@ def label_policy(result: Any) -> None:
         allure.dynamic.tag("waived")
         allure.dynamic.label("waiver", f"{result.waiver.get('reason')} (until {result.waiver.get('expires')})")
         attach_result(result)
+
+
+class _StepFailed(AssertionError):  # Allure calls an AssertionError "failed", anything else "broken"
+    """Raised inside an Allure step so Allure marks it failed; caught right after."""
+
+
+def record_step(title: str, attachments: dict[str, str], *, failed: bool) -> None:
+    """One step of a flow as an Allure step, with its request, answer and MCP exchange attached."""
+    import allure
+
+    try:
+        with allure.step(title):
+            for name, text in attachments.items():
+                allure.attach(text, name=name, attachment_type=allure.attachment_type.JSON)
+            if failed:
+                raise _StepFailed(title)
+    except _StepFailed:
+        pass

@@ -12,6 +12,7 @@ from pytest_basb.run.state import STATE_KEY, BasbState
 
 if TYPE_CHECKING:  # imported inside the fixtures: loading the plugin stays cheap
     from pytest_basb.inventory.load import Environment
+    from pytest_basb.run.flow_runner import FlowUnderTest
     from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
 
 
@@ -51,6 +52,17 @@ def basb_declared_call(request: pytest.FixtureRequest) -> DeclaredCall:
     service_id, index = request.param
     config = state.environment.service(service_id)
     return DeclaredCall(ServiceUnderTest(state, config, request.node), config.smoke[index], index)
+
+
+@pytest.fixture
+def basb_flow(request: pytest.FixtureRequest) -> FlowUnderTest:
+    """One declared flow of the environment (`flows:` in the inventory); tests using it run once per flow."""
+    state = _state(request)
+    assert state.environment is not None
+    from pytest_basb.run.flow_runner import FlowUnderTest
+
+    _home, name = request.param
+    return FlowUnderTest(state, state.environment.flow(name), request.node)
 
 
 @pytest.fixture(scope="session")

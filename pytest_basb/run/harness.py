@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_basb.inventory.load import Environment, ServiceConfig, SmokeCall
+from pytest_basb.model.listings import Prompt, Resource, Tool
 from pytest_basb.model.results import CheckResult
 from pytest_basb.run.policy import apply_policy
 from pytest_basb.run.state import RESULT_KEY, BasbState
@@ -49,6 +50,21 @@ class ServiceUnderTest:
         environment = self._state.environment
         assert environment is not None
         return environment
+
+    def tools(self) -> list[Tool]:
+        """The service's tools (every page), typed; `session.tools()` gives the wire JSON."""
+        return [Tool.from_wire(entry) for entry in self.session.tools()]
+
+    def resources(self) -> list[Resource]:
+        return [Resource.from_wire(entry) for entry in self.session.resources()]
+
+    def prompts(self) -> list[Prompt]:
+        return [Prompt.from_wire(entry) for entry in self.session.prompts()]
+
+    def peer(self, service_id: str) -> ServiceUnderTest:
+        """Another service of the environment, for a check across services (KeyError if unknown).
+        Its requests count against this test's check."""
+        return ServiceUnderTest(self._state, self.environment.service(service_id), self._node)
 
     def other_services_tools(self) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
         """The tools of every other service of the environment, and the ids of those that could not

@@ -72,9 +72,10 @@ def service_of(item: pytest.Item) -> str | None:
     if callspec is None:
         return None
     value = callspec.params.get("basb_service")
-    if value is None and "basb_declared_call" in callspec.params:
-        declared = callspec.params["basb_declared_call"]
-        value = declared[0] if declared else None
+    for name in ("basb_declared_call", "basb_flow"):  # (service, index) and (home service, flow name)
+        if value is None and name in callspec.params:
+            pair = callspec.params[name]
+            value = pair[0] if pair else None
     return str(value) if value is not None else None
 
 
@@ -85,8 +86,12 @@ def service_in_nodeid(nodeid: str) -> str | None:
 
 
 def role_unmatched(item: pytest.Item) -> bool:
+    """A role suite with no service of its role, or the flow suite of an environment without flows."""
     callspec = getattr(item, "callspec", None)
-    return callspec is not None and callspec.params.get("basb_service", "") is None
+    return callspec is not None and None in (
+        callspec.params.get("basb_service", ""),
+        callspec.params.get("basb_flow", ""),
+    )
 
 
 def skip_reason(report: pytest.TestReport) -> str:

@@ -97,16 +97,18 @@ def launch_services(state: BasbState, wanted: set[str | None]) -> None:
     """Start each `launch` service a collected check needs (controller only, once per run)."""
     if not state.active or state.options.target == "live":
         return
+    assert state.environment is not None
+    # A flow's check is collected under its first service; it calls the others too.
+    wanted = wanted | {s for flow in state.environment.flows if flow.home in wanted for s in flow.services}
     if state.options.target == "containers":
         from pytest_basb.run.containers import launch_containers
 
         launch_containers(state, wanted)
         return
-    assert state.environment is not None
     services = state.environment.services
-    if any(s.role is not None for s in services if s.id in wanted):
+    if any(s.contract is not None for s in services if s.id in wanted):
         # Role suites reach the other roles' services (the CODE flow), also from another shard.
-        wanted = wanted | {s.id for s in services if s.role is not None}
+        wanted = wanted | {s.id for s in services if s.contract is not None}
     pending = [s for s in services if s.launch and s.id in wanted and s.id not in state.launched]
     if not pending:
         return

@@ -26,11 +26,13 @@ def test_capture_suite_fails_a_broken_capture_service(gate: Gate, pytester: pyte
         services:
           broken:
             role: capture
+            contract: basb/1
             transport: stdio
             command: ["{python}", "{pytester.path / "capture.py"}"]
             env: {{BASB_VAULT: "${{BASB_VAULT}}"}}
           real:
             role: capture
+            contract: basb/1
             transport: stdio
             command: ["{python}", "{SERVICES / "capture.py"}"]
             env: {{BASB_VAULT: "${{BASB_VAULT}}"}}
@@ -62,6 +64,7 @@ def test_role_contract_catches_a_service_without_the_role_tools(gate: Gate) -> N
         services:
           impostor:
             role: search
+            contract: basb/1
             transport: stdio
             command: ["python", "{GOOD_SERVER}"]
     """)

@@ -106,7 +106,8 @@ def test_the_code_flow_under_xdist_starts_each_stdio_server_once(gate: Gate, tmp
     logger.write_text(STARTS_LOGGER)
     services = REPO / "fixtures" / "services"
     lines = [
-        f"      {role}: {{role: {role}, transport: stdio, timeout_s: 30, env: {{BASB_VAULT: '${{BASB_VAULT}}'}},"
+        f"      {role}: {{role: {role}, contract: basb/1, transport: stdio, timeout_s: 30,"
+        f" env: {{BASB_VAULT: '${{BASB_VAULT}}'}},"
         f" command: {json.dumps(['python', str(logger), str(starts), str(services / f'{role}.py')])}}}"
         for role in CODE_ROLES
     ]
