@@ -23,7 +23,6 @@ import mcp_types
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp.shared.message import SessionMessage
 
 from pytest_basb.connection import event_limit
 from pytest_basb.connection.auth_explain import RejectionWatch, explained
@@ -37,18 +36,16 @@ from pytest_basb.connection.requests import (
     request_label,
 )
 from pytest_basb.connection.speculation import Speculation
+from pytest_basb.connection.stdio_streams import stdio_streams
 from pytest_basb.connection.wire import (
-    MAX_REPLY_BYTES,
     OVERSIZED_CODE,
     RecordingTransport,
     Transcript,
-    oversized_reply,
-    parse_line,
 )
 from pytest_basb.model.mcp_data import Handshake, ServiceError
 from pytest_basb.model.version import __version__
 from pytest_basb.targets.base import Endpoint
-from pytest_basb.targets.stdio_process import Oversized, StdioProcess
+from pytest_basb.targets.stdio_process import StdioProcess
 
 if TYPE_CHECKING:
     from pytest_basb.connection.runtime import McpRuntime
@@ -60,9 +57,7 @@ T = TypeVar("T")
 # so the gate's own refusal ("reply of N bytes refused") decides, and memory stays bounded.
 SSE_EVENT_LIMIT = MAX_REPLY_BYTES + 1024 * 1024
 
-_STDIO_GRACE_S = 1.0  # a server may exit on its own after stdin closes; then its group is killed
 _CLOSED_STAND_IN = "Connection closed"  # the SDK's words when the transport ended (JSON-RPC -32000)
-_EXIT_WAIT_S = 1.0  # after stdout ends, how long to wait for the server's exit status
 # Failures after which a session is not asked again: its later checks cite the first one.
 BREAKING = frozenset({"timeout", "closed", "oversized", "connect"})
 
@@ -83,9 +78,9 @@ class Connection:
         # Requests the checks will make, sent during the prefetch (see speculation.py), and answers.
         self.speculate: Callable[[str, dict[str, list[dict[str, Any]]]], list[Speculation]] | None = None
         self._speculated: dict[tuple[str, str, str], deque[tuple[Any, float]]] = {}
-        self._runtime = runtime
+        self.runtime = runtime
         self._client: Client | None = None
-        self._process: StdioProcess | None = None
+        self.process: StdioProcess | None = None
         self._scope: anyio.CancelScope | None = None
         self._closing: anyio.Event | None = None
         self._done: anyio.Event | None = None
@@ -99,7 +94,7 @@ class Connection:
         self.started = True
         self._closing, self._done, self._scope = anyio.Event(), anyio.Event(), anyio.CancelScope()
         ready, admitted, prefetched = anyio.Event(), anyio.Event(), anyio.Event()
-        self._runtime.start_owner(self._own, ready, admitted, prefetched, prefetch)
+        self.runtime.start_owner(self._own, ready, admitted, prefetched, prefetch)
         await admitted.wait()  # time spent waiting for a free slot is not the server's
         with anyio.move_on_after(self.timeout_s):
             await ready.wait()
@@ -114,7 +109,7 @@ class Connection:
         assert self._closing is not None
         assert self._done is not None
         assert self._scope is not None
-        slots = self._runtime.opening_slots()
+        slots = self.runtime.opening_slots()
         holding = False
         try:
             with self._scope:
@@ -198,7 +193,7 @@ class Connection:
     def _transport(self) -> Any:
         endpoint = self.endpoint
         if endpoint.transport == "stdio":
-            return self._stdio()
+            return stdio_streams(self)
         assert endpoint.url is not None
         if endpoint.transport == "sse":
             return event_limit.sse_client(
@@ -208,58 +203,7 @@ class Connection:
                 timeout=self.timeout_s,
                 auth=self._auth_watch,
             )
-        return _streamable_http(endpoint.url, dict(endpoint.headers), self._runtime.http_pools(), self._auth_watch)
-
-    @contextlib.asynccontextmanager
-    async def _stdio(self) -> AsyncIterator[tuple[Any, Any]]:
-        """The server's stdout lines as JSON-RPC messages, size-limited before they are assembled."""
-        import tempfile
-
-        self.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-        endpoint = self.endpoint
-        try:
-            process = await StdioProcess.spawn(
-                endpoint.command,
-                env=dict(endpoint.env),
-                cwd=endpoint.cwd,
-                stderr=self.stderr,
-                registry=self._runtime.registry,
-            )
-        except OSError as exc:
-            raise ServiceError(f"cannot start {endpoint.command[0]}: {exc.strerror or exc}", kind="connect") from None
-        self._process = process
-        to_client, from_server = anyio.create_memory_object_stream[SessionMessage | Exception](16)
-        to_server, from_client = anyio.create_memory_object_stream[SessionMessage](16)
-
-        async def read() -> None:
-            async with to_client:
-                async for line in process.lines(MAX_REPLY_BYTES):
-                    if isinstance(line, Oversized):
-                        await to_client.send(oversized_reply(line.size, line.head))
-                    elif line.strip():
-                        await to_client.send(parse_line(line))
-                # stdout ended: if the server exited on its own, its exit status is the news
-                with anyio.move_on_after(_EXIT_WAIT_S):
-                    self.exit_status = await process.process.wait()
-
-        async def write() -> None:
-            async with from_client:
-                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                    async for message in from_client:
-                        text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
-                        await process.send(text.encode() + b"\n")
-
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(read)
-                tg.start_soon(write)
-                try:
-                    yield from_server, to_server
-                finally:
-                    await process.stop(_STDIO_GRACE_S)
-                    tg.cancel_scope.cancel()
-        finally:
-            process.kill()
+        return _streamable_http(endpoint.url, dict(endpoint.headers), self.runtime.http_pools(), self._auth_watch)
 
     async def close(self) -> None:
         if self._closing is not None:
@@ -272,8 +216,8 @@ class Connection:
             self._scope.cancel()
 
     def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
+        if self.process is not None:
+            self.process.kill()
 
     def release(self) -> None:
         if self.stderr is not None:
@@ -288,7 +232,7 @@ class Connection:
         if client is None:
             raise ServiceError(self._explain(f"{what}: the session is closed"), kind="closed")
         try:
-            result: T = self._runtime.call(self._with_deadline, operation, client, *args)
+            result: T = self.runtime.call(self._with_deadline, operation, client, *args)
             return result
         except TimeoutError:
             raise ServiceError(self._explain(f"{what}: no answer within {self.timeout_s:g}s"), kind="timeout") from None
