@@ -117,10 +117,10 @@ def __getattr__(name: str) -> Any:
         module_name, attribute = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'pytest_basb' has no attribute {name!r}") from None
+    # Not cached in this module: a test runner that unloads modules between in-process runs (pytester)
+    # must get the class the suites' own imports see, never one of an unloaded copy.
     module = importlib.import_module(module_name)
-    value = module if attribute is None else getattr(module, attribute)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return module if attribute is None else getattr(module, attribute)
 
 
 def __dir__() -> list[str]:

@@ -38,6 +38,7 @@ from pytest_basb.connection.requests import (
 from pytest_basb.connection.speculation import Speculation
 from pytest_basb.connection.stdio_streams import stdio_streams
 from pytest_basb.connection.wire import (
+    MAX_REPLY_BYTES,
     OVERSIZED_CODE,
     RecordingTransport,
     Transcript,
