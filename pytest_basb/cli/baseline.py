@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_basb.checks.drift import Drift, compare_surfaces, golden_result
+from pytest_basb.checks.drift import Drift, compare_surfaces
+from pytest_basb.checks.golden import golden_result
 from pytest_basb.regression.baseline import DEFAULT_DIR, BaselineError, read_baseline
 
 

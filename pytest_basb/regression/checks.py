@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_basb.checks import drift, latency, smoke, volatile
+from pytest_basb.checks import drift, golden, latency, smoke, volatile
 from pytest_basb.model.results import CheckResult, passed, skipped, violated
 from pytest_basb.regression.baseline import (
     DEFAULT_DIR,
@@ -184,7 +184,7 @@ class Regression:
         if not call.golden:
             return skipped(check, self.service.id, f"{call.label}: not marked `golden: true` in the inventory")
         first = self.runs(declared).first
-        actual = drift.golden_record(
+        actual = golden.golden_record(
             is_error=first.is_error or first.error_code is not None,
             structured_content=first.structured_content,
             text=first.text or (first.error_message or ""),
@@ -198,7 +198,7 @@ class Regression:
             return skipped(check, self.service.id, NO_BASELINE)
         recorded = (data.get("golden") or {}).get(call.key)
         ignore = list(dict.fromkeys([*call.ignore, *((recorded or {}).get("ignore") or [])]))
-        result = drift.golden_result(self.service.id, call.key, recorded, actual, ignore=ignore)
+        result = golden.golden_result(self.service.id, call.key, recorded, actual, ignore=ignore)
         if recorded is None:
             return violated(check, self.service.id, f"{result.message}: {self.command()}", evidence=result.evidence)
         return result
@@ -218,7 +218,7 @@ class Regression:
             found = {p: why for p, why in pointers.items() if p not in call.ignore}
         ignore = [*call.ignore, *sorted(found)]
         if "structured_content" in kept:
-            kept["structured_content"] = drift.drop_pointers(kept["structured_content"], ignore)
+            kept["structured_content"] = golden.drop_pointers(kept["structured_content"], ignore)
         kept.update({"arguments": dict(call.arguments), "ignore": ignore})
         if found:
             kept["volatile"] = found  # why each pointer was added, for the reviewer of the baseline

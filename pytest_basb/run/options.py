@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,134 +17,194 @@ LOG_POLICIES = ("auto", "always", "never")
 RECORD_PARTS = ("latency", "golden")  # what --basb-record-skip may leave as recorded before
 
 
+# Every option of the group, in --help order: (flag, addoption keywords).
+OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (
+        "--basb-env",
+        {
+            "dest": "basb_env",
+            "metavar": "NAME",
+            "help": "Environment of the inventory to test; without one the plugin is inert",
+        },
+    ),
+    (
+        "--basb-inventory",
+        {
+            "dest": "basb_inventory",
+            "metavar": "PATH",
+            "help": "Inventory file, relative to the current folder (default: basb-inventory.yaml at the rootdir)",
+        },
+    ),
+    (
+        "--basb-report-dir",
+        {
+            "dest": "basb_report_dir",
+            "metavar": "DIR",
+            "help": (
+                "Folder for gate.json and gate.md, relative to the current folder "
+                "(default: basb-report/ at the rootdir)"
+            ),
+        },
+    ),
+    (
+        "--basb-vault",
+        {
+            "dest": "basb_vault",
+            "metavar": "DIR",
+            "help": (
+                "Obsidian vault for the DevOps log (relative to the current folder), overriding the environment's vault"
+            ),
+        },
+    ),
+    (
+        "--basb-timeout",
+        {
+            "dest": "basb_timeout",
+            "metavar": "SECONDS",
+            "type": float,
+            "help": "Deadline of every MCP request, overriding timeout_s of the inventory",
+        },
+    ),
+    (
+        "--basb-target",
+        {
+            "dest": "basb_target",
+            "choices": TARGETS,
+            "help": "How services are reached: live, local (launch HTTP servers; default) or containers",
+        },
+    ),
+    (
+        "--basb-baseline-dir",
+        {
+            "dest": "basb_baseline_dir",
+            "metavar": "DIR",
+            "help": "Regression baselines folder, DIR/<env>/<service>.json (default: baselines/ beside the inventory)",
+        },
+    ),
+    (
+        "--basb-record-baseline",
+        {
+            "dest": "basb_record_baseline",
+            "action": "store_true",
+            "help": "Regression checks record what they see as the new baseline (and pass) instead of comparing",
+        },
+    ),
+    (
+        "--basb-record-skip",
+        {
+            "dest": "basb_record_skip",
+            "metavar": "PARTS",
+            "help": "With --basb-record-baseline: parts to leave as recorded before, comma-separated "
+            f"({', '.join(RECORD_PARTS)}); e.g. latency, when this machine is busier than the one that recorded",
+        },
+    ),
+    (
+        "--basb-repeat",
+        {
+            "dest": "basb_repeat",
+            "metavar": "N",
+            "type": int,
+            "default": 5,
+            "help": "How often regression checks repeat each smoke call for latency and flakiness (default: 5)",
+        },
+    ),
+    (
+        "--basb-ci-status",
+        {
+            "dest": "basb_ci_status",
+            "metavar": "FILE",
+            "help": (
+                'Earlier CI jobs\' conclusions, JSON {"jobs": [{"name", '
+                '"conclusion"}]} or JUnit XML, for the CI/CD item'
+            ),
+        },
+    ),
+    (
+        "--basb-pushgateway",
+        {
+            "dest": "basb_pushgateway",
+            "metavar": "URL",
+            "help": "Also push the run's metrics (metrics.prom) to this Prometheus Pushgateway",
+        },
+    ),
+    (
+        "--basb-shard",
+        {
+            "dest": "basb_shard",
+            "metavar": "K/N",
+            "help": (
+                "Check only the services of shard K of N (stable hash of the service id); merge with basb-report merge"
+            ),
+        },
+    ),
+    (
+        "--basb-log",
+        {
+            "dest": "basb_log",
+            "choices": LOG_POLICIES,
+            "help": "Append this run to the DevOps log: auto (default: full runs only), always or never",
+        },
+    ),
+    (
+        "--basb-url",
+        {
+            "dest": "basb_url",
+            "action": "append",
+            "default": [],
+            "metavar": "URL",
+            "help": (
+                "Check this MCP server with no inventory (streamable HTTP; SSE when the URL ends in /sse); repeatable"
+            ),
+        },
+    ),
+    (
+        "--basb-command",
+        {
+            "dest": "basb_command",
+            "action": "append",
+            "default": [],
+            "metavar": "CMD ARGS",
+            "help": "Check the stdio MCP server this command starts, with no inventory (split like a shell, never run "
+            "by one); repeatable",
+        },
+    ),
+    (
+        "--basb-print-inventory",
+        {
+            "dest": "basb_print_inventory",
+            "action": "store_true",
+            "help": (
+                "Print the inventory (YAML) that reproduces this "
+                "--basb-url/--basb-command run; exits without connecting"
+            ),
+        },
+    ),
+)
+# Every ini key: (name, help, addini keywords).
+INI_KEYS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("basb_env", "Default environment for --basb-env", {"default": ""}),
+    ("basb_inventory", "Default inventory path, relative to the rootdir", {"default": ""}),
+    ("basb_report_dir", "Default report directory, relative to the rootdir", {"default": ""}),
+    ("basb_vault", "Default Obsidian vault for the DevOps log, relative to the rootdir", {"default": ""}),
+    ("basb_target", "Default target: live, local or containers", {"default": "local"}),
+    ("basb_log", "Default for --basb-log: auto, always or never", {"default": "auto"}),
+    (
+        "basb_shipped_suites",
+        "With no test path given, also collect the suites shipped with pytest-basb (default true)",
+        {"type": "bool", "default": True},
+    ),
+    ("basb_baseline_dir", "Default regression baselines folder, relative to the rootdir", {"default": ""}),
+    ("basb_pushgateway", "Default Pushgateway URL for --basb-pushgateway", {"default": ""}),
+)
+
+
 def add_options(parser: pytest.Parser) -> None:
     """Register every option in one group and every ini key (so --strict-config passes)."""
     group = parser.getgroup("basb", "BASB deployment gate (pytest-basb)")
-    group.addoption(
-        "--basb-env",
-        dest="basb_env",
-        metavar="NAME",
-        help="Environment of the inventory to test; without one the plugin is inert",
-    )
-    group.addoption(
-        "--basb-inventory",
-        dest="basb_inventory",
-        metavar="PATH",
-        help="Inventory file, relative to the current folder (default: basb-inventory.yaml at the rootdir)",
-    )
-    group.addoption(
-        "--basb-report-dir",
-        dest="basb_report_dir",
-        metavar="DIR",
-        help="Folder for gate.json and gate.md, relative to the current folder (default: basb-report/ at the rootdir)",
-    )
-    group.addoption(
-        "--basb-vault",
-        dest="basb_vault",
-        metavar="DIR",
-        help="Obsidian vault for the DevOps log (relative to the current folder), overriding the environment's vault",
-    )
-    group.addoption(
-        "--basb-timeout",
-        dest="basb_timeout",
-        metavar="SECONDS",
-        type=float,
-        help="Deadline of every MCP request, overriding timeout_s of the inventory",
-    )
-    group.addoption(
-        "--basb-target",
-        dest="basb_target",
-        choices=TARGETS,
-        help="How services are reached: live, local (launch HTTP servers; default) or containers",
-    )
-    group.addoption(
-        "--basb-baseline-dir",
-        dest="basb_baseline_dir",
-        metavar="DIR",
-        help="Regression baselines folder, DIR/<env>/<service>.json (default: baselines/ beside the inventory)",
-    )
-    group.addoption(
-        "--basb-record-baseline",
-        dest="basb_record_baseline",
-        action="store_true",
-        help="Regression checks record what they see as the new baseline (and pass) instead of comparing",
-    )
-    group.addoption(
-        "--basb-record-skip",
-        dest="basb_record_skip",
-        metavar="PARTS",
-        help="With --basb-record-baseline: parts to leave as recorded before, comma-separated "
-        f"({', '.join(RECORD_PARTS)}); e.g. latency, when this machine is busier than the one that recorded",
-    )
-    group.addoption(
-        "--basb-repeat",
-        dest="basb_repeat",
-        metavar="N",
-        type=int,
-        default=5,
-        help="How often regression checks repeat each smoke call for latency and flakiness (default: 5)",
-    )
-    group.addoption(
-        "--basb-ci-status",
-        dest="basb_ci_status",
-        metavar="FILE",
-        help='Earlier CI jobs\' conclusions, JSON {"jobs": [{"name", "conclusion"}]} or JUnit XML, for the CI/CD item',
-    )
-    group.addoption(
-        "--basb-pushgateway",
-        dest="basb_pushgateway",
-        metavar="URL",
-        help="Also push the run's metrics (metrics.prom) to this Prometheus Pushgateway",
-    )
-    group.addoption(
-        "--basb-shard",
-        dest="basb_shard",
-        metavar="K/N",
-        help="Check only the services of shard K of N (stable hash of the service id); merge with basb-report merge",
-    )
-    group.addoption(
-        "--basb-log",
-        dest="basb_log",
-        choices=LOG_POLICIES,
-        help="Append this run to the DevOps log: auto (default: full runs only), always or never",
-    )
-    group.addoption(
-        "--basb-url",
-        dest="basb_url",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="Check this MCP server with no inventory (streamable HTTP; SSE when the URL ends in /sse); repeatable",
-    )
-    group.addoption(
-        "--basb-command",
-        dest="basb_command",
-        action="append",
-        default=[],
-        metavar="CMD ARGS",
-        help="Check the stdio MCP server this command starts, with no inventory (split like a shell, never run "
-        "by one); repeatable",
-    )
-    group.addoption(
-        "--basb-print-inventory",
-        dest="basb_print_inventory",
-        action="store_true",
-        help="Print the inventory (YAML) that reproduces this --basb-url/--basb-command run; exits without connecting",
-    )
-    parser.addini("basb_env", "Default environment for --basb-env", default="")
-    parser.addini("basb_inventory", "Default inventory path, relative to the rootdir", default="")
-    parser.addini("basb_report_dir", "Default report directory, relative to the rootdir", default="")
-    parser.addini("basb_vault", "Default Obsidian vault for the DevOps log, relative to the rootdir", default="")
-    parser.addini("basb_target", "Default target: live, local or containers", default="local")
-    parser.addini("basb_log", "Default for --basb-log: auto, always or never", default="auto")
-    parser.addini(
-        "basb_shipped_suites",
-        "With no test path given, also collect the suites shipped with pytest-basb (default true)",
-        type="bool",
-        default=True,
-    )
-    parser.addini("basb_baseline_dir", "Default regression baselines folder, relative to the rootdir", default="")
-    parser.addini("basb_pushgateway", "Default Pushgateway URL for --basb-pushgateway", default="")
+    for flag, keywords in OPTIONS:
+        group.addoption(flag, **keywords)
+    for name, help_text, keywords in INI_KEYS:
+        parser.addini(name, help_text, **keywords)
 
 
 def read_options(config: pytest.Config) -> Options:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from pytest_basb.checks import drift
-from pytest_basb.checks.drift import Change, compare_surfaces, surface
+from pytest_basb.checks import drift, golden
+from pytest_basb.checks.changes import Change
+from pytest_basb.checks.drift import compare_surfaces, surface
 
 
 def tool(name: str = "search", *, inputs: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -356,16 +357,16 @@ def test_drop_pointers_with_wildcards_and_escapes() -> None:
         "results": [{"path": "x", "mtime": 1}, {"path": "y", "mtime": 2}],
         "keep": 3,
     }
-    dropped = drift.drop_pointers(value, ["/a~1b", "/t~0", "/results/*/mtime", "/missing/x"])
+    dropped = golden.drop_pointers(value, ["/a~1b", "/t~0", "/results/*/mtime", "/missing/x"])
     assert dropped == {"results": [{"path": "x"}, {"path": "y"}], "keep": 3}
     assert value["results"][0]["mtime"] == 1  # the input is not changed
-    assert drift.drop_pointers([1, 2, 3], ["/1"]) == [1, 3]
+    assert golden.drop_pointers([1, 2, 3], ["/1"]) == [1, 3]
 
 
 def test_json_diff_lines() -> None:
     expected = {"n": 1, "gone": True, "items": [1, 2], "deep": {"x": "a"}}
     actual = {"n": 2, "new": None, "items": [1], "deep": {"x": "b"}}
-    assert drift.json_diff(expected, actual) == [
+    assert golden.json_diff(expected, actual) == [
         '/deep/x: expected "a", got "b"',
         "/gone: missing (expected true)",
         "/items: expected 2 items, got 1",
@@ -376,25 +377,25 @@ def test_json_diff_lines() -> None:
 
 
 def test_golden_result() -> None:
-    recorded = drift.golden_record(is_error=False, structured_content={"bucket": "projects", "at": "10:00"}, text="")
-    same = drift.golden_record(is_error=False, structured_content={"bucket": "projects", "at": "11:00"}, text="")
-    changed = drift.golden_record(is_error=False, structured_content={"bucket": "areas", "at": "11:00"}, text="")
-    assert drift.golden_result("s", "classify", recorded, same, ignore=["/at"]).outcome == "pass"
-    result = drift.golden_result("s", "classify", recorded, changed, ignore=["/at"])
+    recorded = golden.golden_record(is_error=False, structured_content={"bucket": "projects", "at": "10:00"}, text="")
+    same = golden.golden_record(is_error=False, structured_content={"bucket": "projects", "at": "11:00"}, text="")
+    changed = golden.golden_record(is_error=False, structured_content={"bucket": "areas", "at": "11:00"}, text="")
+    assert golden.golden_result("s", "classify", recorded, same, ignore=["/at"]).outcome == "pass"
+    result = golden.golden_result("s", "classify", recorded, changed, ignore=["/at"])
     assert result.outcome == "fail"
     assert result.message == 'classify: result differs from the baseline:\n  /bucket: expected "projects", got "areas"'
-    assert drift.golden_result("s", "classify", None, same, ignore=[]).outcome == "fail"
+    assert golden.golden_result("s", "classify", None, same, ignore=[]).outcome == "fail"
 
 
 def test_golden_text_results_are_diffed_by_line() -> None:
-    recorded = drift.golden_record(is_error=False, structured_content=None, text="one\ntwo\nthree")
-    actual = drift.golden_record(is_error=False, structured_content=None, text="one\n2\nthree")
-    result = drift.golden_result("s", "echo", recorded, actual, ignore=[])
+    recorded = golden.golden_record(is_error=False, structured_content=None, text="one\ntwo\nthree")
+    actual = golden.golden_record(is_error=False, structured_content=None, text="one\n2\nthree")
+    result = golden.golden_result("s", "echo", recorded, actual, ignore=[])
     assert result.outcome == "fail"
     assert {"-two", "+2"} <= set(result.evidence["diff"])
-    error = drift.golden_record(is_error=True, structured_content=None, text="one\ntwo\nthree")
+    error = golden.golden_record(is_error=True, structured_content=None, text="one\ntwo\nthree")
     assert "isError: expected False, got True" in str(
-        drift.golden_result("s", "echo", recorded, error, ignore=[]).message
+        golden.golden_result("s", "echo", recorded, error, ignore=[]).message
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_basb.checks import drift, volatile
+from pytest_basb.checks import golden, volatile
 
 
 def test_pointers_that_differ_or_look_volatile() -> None:
@@ -43,10 +43,10 @@ def test_plain_words_and_numbers_are_not_volatile() -> None:
 def test_json_in_a_text_result_is_compared_without_the_ignored_pointers() -> None:
     recorded = {"is_error": False, "text": json.dumps({"tz": "UTC", "datetime": "2026-12-03T08:25:21+00:00"})}
     later = {"is_error": False, "text": json.dumps({"tz": "UTC", "datetime": "2026-12-03T09:00:00+00:00"})}
-    assert drift.golden_result("s", "now", recorded, later, ignore=["/datetime"]).outcome == "pass"
-    assert drift.golden_result("s", "now", recorded, later, ignore=[]).outcome == "fail"
+    assert golden.golden_result("s", "now", recorded, later, ignore=["/datetime"]).outcome == "pass"
+    assert golden.golden_result("s", "now", recorded, later, ignore=[]).outcome == "fail"
     moved = {"is_error": False, "text": json.dumps({"tz": "CET", "datetime": "2026-12-03T09:00:00+00:00"})}
-    result = drift.golden_result("s", "now", recorded, moved, ignore=["/datetime"])
+    result = golden.golden_result("s", "now", recorded, moved, ignore=["/datetime"])
     assert result.outcome == "fail"
     assert '/tz: expected "UTC", got "CET"' in (result.message or "")
     assert volatile.json_text("not json {") is None
