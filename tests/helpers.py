@@ -18,6 +18,7 @@ GOOD_SERVER = SERVERS / "good_server.py"
 ROGUE_SERVER = SERVERS / "rogue_server.py"
 SAMPLE_VAULT = REPO / "fixtures" / "sample-vault"
 NODE_EVERYTHING = SERVERS / "node" / "node_modules" / "@modelcontextprotocol" / "server-everything"
+NODE_MEMORY = SERVERS / "node" / "node_modules" / "@modelcontextprotocol" / "server-memory"
 
 
 def free_port() -> int:
