@@ -98,3 +98,33 @@ def test_team_suites_beside_the_shipped_ones(installed_venv: Path, tmp_path: Pat
     assert result.returncode == 0, result.stdout + result.stderr
     ids = {c["id"] for c in json.loads((folder / "basb-report" / "gate.json").read_text())["checks"]}
     assert {"smoke.team_echo", "smoke.tools_listed"} <= ids
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param([str(Path(sys.executable).parent / "mcp-server-time")], id="pypi-mcp-server-time"),
+        pytest.param(
+            ["node", str(REPO / "tests/servers/node/node_modules/@modelcontextprotocol/server-memory/dist/index.js")],
+            id="npm-server-memory",
+        ),
+    ],
+)
+def test_zero_config_first_contact_with_a_third_party_server(
+    installed_venv: Path, tmp_path: Path, server: list[str]
+) -> None:
+    """A newcomer's first try: no inventory, a server no one here wrote, health and smoke."""
+    if not Path(server[-1]).exists():
+        pytest.skip(f"{server[-1]} is not installed (make test installs it)")
+    folder = tmp_path / "first-try"
+    folder.mkdir()
+    command = " ".join(server)
+    result = _gate(installed_venv, folder, f"--basb-command={command}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "verdict: PASS (adhoc)" in result.stdout
+    gate = json.loads((folder / "basb-report" / "gate.json").read_text())
+    assert gate["environment"] == "adhoc"
+    assert {c["id"].split(".")[0] for c in gate["checks"]} >= {"health", "smoke"}
+    printed = _gate(installed_venv, folder, f"--basb-command={command}", "--basb-print-inventory")
+    assert printed.returncode == 0, printed.stderr
+    assert server[-1] in printed.stdout  # the inventory that reproduces the run
