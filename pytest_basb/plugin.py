@@ -19,7 +19,7 @@ from pytest_basb.model.results import RESULT_PROPERTY
 from pytest_basb.parallel.prefetch import check_id_of, checks_of, services_to_prefetch
 from pytest_basb.parallel.xdist_hooks import XdistHooks
 from pytest_basb.run.evidence import attach_evidence, label_policy
-from pytest_basb.run.finish import ResultCollector, close_or_interrupt
+from pytest_basb.run.finish import ResultCollector, finish_session
 from pytest_basb.run.fixtures import (
     basb_declared_call,
     basb_environment,
@@ -236,34 +236,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         turn_off(state, items)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """Mark the moment every test has run: a signal after it is handled without a KeyboardInterrupt."""
+    try:
+        return (yield)
+    finally:
+        state = session.config.stash.get(STATE_KEY, None)
+        if state is not None:
+            state.finishing = True
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash.get(STATE_KEY, None)
     if state is None or not state.active:
         return
-    close_or_interrupt(session, state)
-    if hasattr(config, "workerinput"):
-        return
-    if state.interrupted:
+    try:
+        finish_session(session, state)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while the reports are written: no half verdict
+        from pytest_basb.run.interrupt import on_interrupt
         from pytest_basb.run.reports import write_interrupted_report
 
-        write_interrupted_report(state)  # no verdict, no log entry: and no stale verdict left behind
-        return
-    if state.shard_empty and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
-        # A CI matrix job whose shard holds no service succeeded; its empty report still merges.
-        session.exitstatus = pytest.ExitCode.OK
-    from pytest_basb.run.scope import run_scope
-
-    if config.option.collectonly or (not state.results and run_scope(state) is None):
-        return
-    stop = session.shouldfail or session.shouldstop
-    state.stopped_early = stop if isinstance(stop, str) else "stopped early" if stop else None
-    # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.
-    from pytest_basb.run.reports import write_run_reports
-
-    write_run_reports(state, config)
-    if state.verdict == "fail" and session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        on_interrupt(state)
+        if not hasattr(config, "workerinput"):
+            write_interrupted_report(state)
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+    finally:
+        state.finished = True
 
 
 # Bare `pytest` in a folder with no tests and no environment: how to start, in one line.

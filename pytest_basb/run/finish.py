@@ -34,3 +34,32 @@ def close_or_interrupt(session: pytest.Session, state: BasbState) -> None:
 
         on_interrupt(state)
         session.exitstatus = pytest.ExitCode.INTERRUPTED
+
+
+def finish_session(session: pytest.Session, state: BasbState) -> None:
+    """Close the sessions, then (controller) write the run's reports: its verdict, or that it was interrupted."""
+    config = session.config
+    close_or_interrupt(session, state)
+    if hasattr(config, "workerinput"):
+        return
+    if state.interrupted:
+        from pytest_basb.run.reports import write_interrupted_report
+
+        write_interrupted_report(state)  # no verdict, no log entry: and no stale verdict left behind
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        return
+    if state.shard_empty and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        # A CI matrix job whose shard holds no service succeeded; its empty report still merges.
+        session.exitstatus = pytest.ExitCode.OK
+    from pytest_basb.run.scope import run_scope
+
+    if config.option.collectonly or (not state.results and run_scope(state) is None):
+        return
+    stop = session.shouldfail or session.shouldstop
+    state.stopped_early = stop if isinstance(stop, str) else "stopped early" if stop else None
+    # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.
+    from pytest_basb.run.reports import write_run_reports
+
+    write_run_reports(state, config)
+    if state.verdict == "fail" and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

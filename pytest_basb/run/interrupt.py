@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -39,8 +40,18 @@ def install_second_interrupt(state: BasbState) -> Callable[[], None]:
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if state.finished:
+            # The verdict is written and every server stopped: pytest only tidies up now, outside
+            # any handler of KeyboardInterrupt. The run ends as it is (no traceback).
+            print("pytest-basb: interrupt after the run finished: its verdict stands", file=sys.stderr)
+            return
         if not state.interrupted:
             state.interrupted = True
+            if state.finishing:
+                # pytest's own session-end hooks run now, outside any handler of KeyboardInterrupt:
+                # stop the servers here and let the run's end write "interrupted" (exit 2).
+                _kill_own(state)
+                return
             raise KeyboardInterrupt
         _kill_own(state)
         if state.run_dir is not None:

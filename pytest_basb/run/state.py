@@ -77,6 +77,8 @@ class BasbState:
     published_services: set[str] = field(default_factory=set)  # tools published by the worker owning them
     links: list[set[str]] = field(default_factory=list)  # services kept on one worker (scheduling.py)
     interrupted: bool = False  # Ctrl-C: close without grace, write no verdict
+    finishing: bool = False  # every test has run: the session's end (close, reports) is under way
+    finished: bool = False  # the session's end is done (reports written, servers stopped)
     controller: bool = True  # False in an xdist worker
     restore_signals: Callable[[], None] = field(default=lambda: None)  # undo the Ctrl-C handler
     # Controller only: every check result, keyed by nodeid (xdist interleaves reports).

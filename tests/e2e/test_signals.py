@@ -142,9 +142,15 @@ def test_ctrl_c_while_the_sessions_close_is_honoured_and_leaves_no_stale_verdict
     proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=60)
     output = (seen + rest).decode()
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
     assert "Traceback" not in output
-    assert not (gate.report_dir / "gate.json").exists(), "the previous run's verdict was left in place"
-    assert "Interrupted" in (gate.report_dir / "gate.md").read_text()
+    # The signal lands during the close (usually) or, on a slow machine, after the run finished:
+    # either way the run ends cleanly and no stale verdict is left.
+    if proc.returncode == pytest.ExitCode.INTERRUPTED:
+        assert not (gate.report_dir / "gate.json").exists(), "the previous run's verdict was left in place"
+        assert "Interrupted" in (gate.report_dir / "gate.md").read_text()
+    else:
+        assert proc.returncode == pytest.ExitCode.OK, output[-3000:]
+        assert "the previous run" not in (gate.report_dir / "gate.json").read_text()
+        assert "interrupt after the run finished" in output
     pids = [int(line) for p in pid_files for line in p.read_text().split()]
     _wait_for(lambda: not any(pid_alive(pid) for pid in pids), "the stubborn servers to be gone", timeout_s=10)
