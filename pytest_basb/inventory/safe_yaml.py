@@ -16,6 +16,7 @@ from typing import Any
 
 MAX_BYTES = 1024 * 1024  # an inventory of thousands of services is a few hundred KiB
 MAX_NODES = 200_000  # values after aliases are expanded: a billion-laughs document stops here
+MAX_DEPTH = 64  # levels of nesting; an inventory has about ten, and copying a deeper one recurses
 
 
 class UnsafeInventory(ValueError):
@@ -101,6 +102,10 @@ def _check_tree(path: Path, document: Any) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise UnsafeInventory(f"{path}: {key or '(top level)'}: {value} is not a number a setting can take")
         if isinstance(value, dict | list):
+            if len(ancestors) >= MAX_DEPTH:
+                raise UnsafeInventory(
+                    f"{path}: {key or '(top level)'}: nested deeper than {MAX_DEPTH} levels; flatten the value"
+                )
             if id(value) in ancestors:
                 raise UnsafeInventory(f"{path}: {key or '(top level)'}: an alias refers to itself; remove the loop")
             inner = ancestors | {id(value)}

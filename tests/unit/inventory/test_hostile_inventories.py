@@ -24,6 +24,8 @@ LAUGHS = "".join(
     for prev, name in zip(["", "a", "b", "c", "d", "e", "f"], "abcdefg", strict=True)
 )
 
+DEEP = "[" * 800 + "]" * 800  # a value nested 800 levels (copying it would recurse)
+
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     path = tmp_path / name
@@ -57,6 +59,14 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "billion-laughs": (lambda p: write(p, "i.yaml", LAUGHS), "expands to more than"),
     "alias-recursion": (lambda p: write(p, "i.yaml", "a: &a [*a]\n"), "refers to itself"),
     "deep-nesting": (lambda p: write(p, "i.yaml", "a: " + "[" * 3000 + "]" * 3000 + "\n"), "YAML syntax error"),
+    "deep-arguments": (
+        lambda p: write(
+            p,
+            "i.yaml",
+            GOOD.replace("x.py]", "x.py], smoke: [{tool: t, arguments: {a: " + "[" * 800 + "]" * 800 + "}}]"),
+        ),
+        "nested deeper than 64 levels",
+    ),
     "nan": (lambda p: write(p, "i.yaml", GOOD.replace("x.py]", "x.py], timeout_s: .nan")), "services.a.timeout_s"),
     "infinity": (lambda p: write(p, "i.yaml", GOOD.replace("x.py]", "x.py], timeout_s: .inf")), "is not a number"),
     "integer-key": (lambda p: write(p, "i.yaml", GOOD + "    1: 2\n"), "key 1 is not text"),
