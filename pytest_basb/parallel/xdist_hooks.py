@@ -16,6 +16,7 @@ from pytest_basb.run.state import BasbState
 
 # xdist modes under which pytest-basb schedules every check of a service on one worker.
 BY_SERVICE_DISTS = ("load", "loadscope", "loadgroup")
+CHECKED_SERVICES = "checked-services.json"  # in the run folder: services the collected gate checks need
 
 
 class XdistHooks:
@@ -49,9 +50,18 @@ class XdistHooks:
 
     @pytest.hookimpl(tryfirst=True)  # before xdist tells the controller the collection is done
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Worker: publish which services cross-role tests keep together, for the controller's plan."""
+        """Worker: publish the services its gate checks need (the controller launches only those) and
+        which services cross-role tests keep together, for the controller's plan."""
         worker_input: dict[str, Any] = getattr(session.config, "workerinput", {})
-        if not worker_input.get("basb_by_service") or not self.state.active or self.state.run_dir is None:
+        if not self.state.active or self.state.run_dir is None or not worker_input:
+            return
+        from pytest_basb.model.files import publish_json
+
+        checked = sorted(
+            {s for item in session.items if item.get_closest_marker("basb_check") and (s := service_of(item))}
+        )
+        publish_json(self.state.run_dir / CHECKED_SERVICES, checked)
+        if not worker_input.get("basb_by_service"):
             return
         from pytest_basb.parallel.scheduling import publish_links
 
@@ -60,7 +70,19 @@ class XdistHooks:
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Runs on the controller before any test is scheduled, so services are up in time.
-        launch_services(self.state, {service_in_nodeid(nodeid) for nodeid in ids})
+        # Only services a gate check needs: a test of another kind whose id ends in `[<service id>]`
+        # (a project's own parametrized test) must not start the environment's servers.
+        launch_services(self.state, {service_in_nodeid(nodeid) for nodeid in ids} & self._checked_services())
+
+    def _checked_services(self) -> set[str | None]:
+        import json
+
+        if self.state.run_dir is None:
+            return set()
+        try:
+            return set(json.loads((self.state.run_dir / CHECKED_SERVICES).read_text()))
+        except (OSError, ValueError):
+            return set()  # no worker collected a gate check
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
