@@ -19,7 +19,7 @@ SECURITY_SERVER = SERVERS / "security_server.py"
 
 
 def inventory(services: dict[str, Any]) -> str:
-    return json.dumps({"version": 1, "defaults": {"timeout_s": 30}, "environments": {"t": {"services": services}}})
+    return json.dumps({"version": 1, "defaults": {"timeout_s": 90}, "environments": {"t": {"services": services}}})
 
 
 def checks(gate: Gate) -> dict[tuple[str, str], dict[str, Any]]:

@@ -23,7 +23,7 @@ def flow_checks(gate: Gate) -> dict[str, dict[str, Any]]:
 
 def reference(name: str, vault: Path) -> str:
     return (
-        f"      {name}: {{transport: stdio, timeout_s: 30, env: {{BASB_VAULT: '{vault}'}},"
+        f"      {name}: {{transport: stdio, timeout_s: 90, env: {{BASB_VAULT: '{vault}'}},"
         f" command: [python, '{SERVICES / f'{name}.py'}']}}\n"
     )
 
@@ -83,7 +83,7 @@ environments:
     services:
       kit:
         transport: stdio
-        timeout_s: 30
+        timeout_s: 90
         command: [python, "{server}"]
     flows:
       broken:
@@ -157,7 +157,7 @@ environments:
     services:
       flaky:
         transport: stdio
-        timeout_s: 30
+        timeout_s: 90
         command: [python, "{server}", --flaky]
     flows:
       eventually:
@@ -203,7 +203,7 @@ def test_a_flow_through_a_service_that_is_down_is_blocked_by_its_handshake(gate:
         services:
           kit:
             transport: stdio
-            timeout_s: 30
+            timeout_s: 90
             command: [python, "{GOOD_SERVER}"]
           down:
             transport: stdio
@@ -284,7 +284,7 @@ def test_under_xdist_the_services_of_a_flow_share_a_worker(gate: Gate, tmp_path:
     logger, starts = tmp_path / "starts.py", tmp_path / "starts.log"
     logger.write_text(STARTS_LOGGER)
     services = "".join(
-        f"      {name}: {{transport: stdio, timeout_s: 30,"
+        f"      {name}: {{transport: stdio, timeout_s: 90,"
         f" command: {json.dumps(['python', str(logger), str(starts), name, str(GOOD_SERVER)])}}}\n"
         for name in ("one", "two")
     )
