@@ -95,7 +95,7 @@ selftest-versions:
 	  if [ -z "$$py" ]; then echo "selftest-versions: python$$v not found, skipped"; continue; fi; \
 	  [ -x .venv-$$v/bin/python ] || $$py -m venv .venv-$$v || exit 1; \
 	  .venv-$$v/bin/python -m pip install --quiet --upgrade pip && \
-	  .venv-$$v/bin/python -m pip install --quiet -e . || exit 1; \
+	  .venv-$$v/bin/python -m pip install --quiet -e . 'hypothesis>=6.100,<7' || exit 1; \
 	  echo "== Python $$v"; \
 	  scripts/pytest-or-explain .venv-$$v/bin/python -m pytest -q -p no:randomly $(FAST_SUBSET) || exit 1; \
 	done
