@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from pytest_basb.model.locks import exclusive
 from pytest_basb.model.results import RESULT_PROPERTY, CheckResult
 from pytest_basb.run.state import BasbState
 
@@ -42,6 +43,13 @@ def finish_session(session: pytest.Session, state: BasbState) -> None:
     close_or_interrupt(session, state)
     if hasattr(config, "workerinput"):
         return
+    # Two runs reporting into one folder write one after the other: its files are all of one run.
+    with exclusive(f"report folder {state.options.report_dir.resolve()}"):
+        _write_reports(session, state)
+
+
+def _write_reports(session: pytest.Session, state: BasbState) -> None:
+    config = session.config
     if state.interrupted:
         from pytest_basb.run.reports import write_interrupted_report
 

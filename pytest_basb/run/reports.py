@@ -237,6 +237,8 @@ def target_facts(state: BasbState) -> dict[str, dict[str, Any]]:
             facts: dict[str, Any] = {"target": "local", "how": "stdio process"}
         elif launched:
             facts = {"target": "local", "how": "launched process"}
+            for key, value in state.launch_facts.get(service.id, {}).items():
+                facts[key] = state.redactor.text(value) if isinstance(value, str) else value
         else:
             facts = {"target": "live"}
         if service.container is not None:

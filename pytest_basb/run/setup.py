@@ -62,9 +62,14 @@ def prepare_environment(state: BasbState, worker_input: dict[str, Any] | None) -
     from pytest_basb.run.policy import run_date
 
     state.run_date = run_date(worker_input)
-    from pytest_basb.targets.live import endpoint_for
+    if state.options.target == "local":  # launched servers may be moved off the inventory's ports
+        from pytest_basb.targets.local import LocalEndpoints
 
-    state.endpoints = {s.id: endpoint_for(s) for s in environment.services}
+        state.endpoints = LocalEndpoints(environment, state.run_dir)
+    else:
+        from pytest_basb.targets.live import endpoint_for
+
+        state.endpoints = {s.id: endpoint_for(s) for s in environment.services}
     if state.options.target == "containers":
         from pytest_basb.run.containers import prepare_containers
 
@@ -112,7 +117,7 @@ def launch_services(state: BasbState, wanted: set[str | None]) -> None:
     pending = [s for s in services if s.launch and s.id in wanted and s.id not in state.launched]
     if not pending:
         return
-    from pytest_basb.targets.local import Launcher
+    from pytest_basb.targets.local import Launcher, LocalEndpoints
 
     if state.launcher is None:
         registry = ProcessRegistry(state.run_dir) if state.run_dir is not None else None
@@ -121,4 +126,12 @@ def launch_services(state: BasbState, wanted: set[str | None]) -> None:
     errors = state.launcher.start(pending)
     state.launch_errors.update({sid: state.redactor.text(why) for sid, why in errors.items()})
     state.launch_ready_s.update(state.launcher.ready_s)
+    state.launch_facts.update(state.launcher.facts())
+    if isinstance(state.endpoints, LocalEndpoints):
+        for sid, (old, new) in state.endpoints.publish_moves(state.launcher.launched).items():
+            print(
+                f"pytest-basb: {sid}: port {old} is taken (another gate run or program holds it); "
+                f"launched on port {new} instead",
+                file=sys.stderr,
+            )
     state.publish_launch_errors()

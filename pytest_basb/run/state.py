@@ -65,6 +65,7 @@ class BasbState:
     throwaway_vault: Path | None = None
     launched: set[str] = field(default_factory=set)
     launch_ready_s: dict[str, float] = field(default_factory=dict)  # seconds until it answered MCP
+    launch_facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # launched server: url, pid
     launcher: Launcher | None = None
     containers: ContainerLauncher | None = None  # --basb-target=containers, controller only
     # service id -> why its `launch` failed; its checks fail with this instead of connecting.

@@ -1,25 +1,31 @@
 """The `local` target: HTTP services with a `launch` argv are started here and stopped afterwards.
 
 Only the controller launches (workers would race for the port); a service is ready when its URL
-answers MCP (any JSON-RPC reply to a request), not after a fixed sleep.
+answers MCP (any JSON-RPC reply to a request), not after a fixed sleep. Each server gets a port of
+this run's own (`ports.py`): the inventory's, unless another run or program holds it; the moved
+URLs are published in the run folder for xdist workers (`LocalEndpoints`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from pytest_basb.inventory.load import ServiceConfig
+from pytest_basb.inventory.load import Environment, ServiceConfig
 from pytest_basb.inventory.redaction import Redactor
+from pytest_basb.model.files import publish_json
 from pytest_basb.model.text import shorten
-from pytest_basb.targets.base import TargetError
+from pytest_basb.targets.base import Endpoint, TargetError
+from pytest_basb.targets.ports import PortKeeper, loopback_port, moved
 from pytest_basb.targets.process_env import launch_environment
 from pytest_basb.targets.reaper import ProcessRegistry
 
@@ -56,6 +62,9 @@ class Launcher:
     processes: list[LaunchedProcess] = field(default_factory=list)
     # service id -> seconds from spawn until its URL answered MCP
     ready_s: dict[str, float] = field(default_factory=dict)
+    ports: PortKeeper = field(default_factory=PortKeeper)
+    # service id -> the service as launched (its port moved when the inventory's was taken)
+    launched: dict[str, ServiceConfig] = field(default_factory=dict)
 
     def start(self, services: Iterable[ServiceConfig], *, ready_timeout_s: float | None = None) -> dict[str, str]:
         """Spawn all, then wait for each (they start in parallel); returns service id -> why it failed."""
@@ -66,6 +75,7 @@ class Launcher:
         with httpx.Client(timeout=2.0) as http:
             for service in (s for s in services if s.launch and s.url):
                 try:
+                    service = self._own_port(service)
                     self._refuse_taken_port(http, service)
                     spawned.append((service, self._spawn(service)))
                 except TargetError as exc:
@@ -76,6 +86,16 @@ class Launcher:
                 except TargetError as exc:
                     errors[service.id] = str(exc)
         return errors
+
+    def _own_port(self, service: ServiceConfig) -> ServiceConfig:
+        """The service on a port this run holds: the inventory's when free, else a free one."""
+        where = loopback_port(service.url)
+        if where is None:  # a URL on another host, or without a port: launched as written
+            return service
+        host, preferred = where
+        service = moved(service, preferred, self.ports.claim(host, preferred))
+        self.launched[service.id] = service
+        return service
 
     def _refuse_taken_port(self, http: httpx.Client, service: ServiceConfig) -> None:
         """Something already answering the URL would be tested in place of the launched server."""
@@ -149,6 +169,14 @@ class Launcher:
             if self.registry is not None:
                 self.registry.remove_group(launched.process.pid)
         self.processes.clear()
+        self.ports.release_all()  # only once the servers are gone: another run may take the ports now
+
+    def facts(self) -> dict[str, dict[str, object]]:
+        """Per launched service: where it answered and which process it was, for the reports."""
+        pids = {launched.service_id: launched.process.pid for launched in self.processes}
+        return {
+            sid: {"url": service.url, "pid": pids.get(sid)} for sid, service in self.launched.items() if sid in pids
+        }
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -179,3 +207,50 @@ def _answers_mcp(http: httpx.Client, service: ServiceConfig) -> tuple[bool, str]
         return False, "connection refused"
     except httpx.HTTPError as exc:
         return False, type(exc).__name__
+
+
+MOVED_FILE = "moved-ports.json"
+
+
+class LocalEndpoints(dict[str, Endpoint]):
+    """service id -> Endpoint as the inventory says, or at the port the controller moved it to.
+
+    The controller publishes the moves in the run folder (`publish_moves`) before any test runs;
+    xdist workers read them on first use. Only moved services are remembered: an unmoved one is
+    read again, so a service launched later in the run is never pinned to the inventory's port.
+    """
+
+    def __init__(self, environment: Environment, run_dir: Path | None) -> None:
+        super().__init__()
+        self.environment = environment
+        self.file = run_dir / MOVED_FILE if run_dir is not None else None
+
+    def __missing__(self, service_id: str) -> Endpoint:
+        from pytest_basb.targets.live import endpoint_for
+
+        service = self.environment.service(service_id)  # KeyError for an unknown service, as a dict
+        move = self._moves().get(service_id)
+        if move is None:
+            return endpoint_for(service)
+        self[service_id] = endpoint_for(moved(service, *move))
+        return self[service_id]
+
+    def publish_moves(self, launched: Mapping[str, ServiceConfig]) -> dict[str, tuple[int, int]]:
+        """Controller: every launched service whose port differs from the inventory's; returns the new moves."""
+        moves = self._moves()
+        new: dict[str, tuple[int, int]] = {}
+        for sid, service in launched.items():
+            where, now = loopback_port(self.environment.service(sid).url), loopback_port(service.url)
+            if where is not None and now is not None and where[1] != now[1] and sid not in moves:
+                new[sid] = (where[1], now[1])
+                self.pop(sid, None)
+        if self.file is not None and new:
+            publish_json(self.file, moves | new)
+        return new
+
+    def _moves(self) -> dict[str, tuple[int, int]]:
+        if self.file is None:
+            return {}
+        with contextlib.suppress(OSError, ValueError):
+            return {sid: (int(old), int(new)) for sid, (old, new) in json.loads(self.file.read_text()).items()}
+        return {}

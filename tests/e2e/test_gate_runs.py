@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -275,35 +274,6 @@ def test_a_launch_that_fails_fails_only_that_service(gate: Gate, tmp_path: Path)
     assert broken["outcome"] == "fail"
     assert "exited with code 7" in broken["message"]
     assert "port already in use" in broken["message"]
-
-
-def test_launch_refuses_a_port_that_already_answers(gate: Gate) -> None:
-    """A launch: service must be tested on the server the run started, not on a stranger."""
-    port = free_port()
-    squatter = subprocess.Popen([sys.executable, str(GOOD_SERVER), "--http", str(port)])
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        gate.write(f"""
-        version: 1
-        environments:
-          t:
-            services:
-              web:
-                transport: streamable-http
-                url: http://127.0.0.1:{port}/mcp
-                launch: ["python", "{GOOD_SERVER}", "--http", "{port}"]
-        """)
-        result = gate.run("-m", "health", "-k", "handshake")
-        result.stdout.fnmatch_lines(["*already answers before launch*"])
-        assert result.ret == pytest.ExitCode.TESTS_FAILED
-    finally:
-        squatter.terminate()
-        squatter.wait(timeout=10)
 
 
 def test_one_session_and_one_listing_per_service_per_process(gate: Gate, tmp_path: Path) -> None:
