@@ -6,7 +6,9 @@ Shared by the text heuristics (`poisoning`, `secrets`) and the check builders (`
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 # OWASP MCP Top 10 (2025): the ids findings carry in their evidence and in Allure tags.
@@ -38,11 +40,15 @@ OWASP_BY_CHECK: dict[str, tuple[str, ...]] = {
     "security.secrets": ("MCP01",),
 }
 
+# Findings of one kind kept per text. A text with thousands of them (a description full of hidden
+# characters) is reported with the first ones and a count: the report stays readable and the check's
+# memory a small multiple of what it scans, not ~100 bytes of quote per offending character.
+MAX_PER_KIND = 20
 _QUOTE_WINDOW = 30  # characters of context on each side of the offending text
 _KEEP = frozenset(" ")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One offending span of one text. `quote` is safe to print: invisibles are spelled `[U+200B]`."""
 
@@ -52,17 +58,21 @@ class Finding:
     quote: str
     detail: str = ""
     level: str = "fail"  # "warn": reported, but alone it does not fail the check
+    more: int = 0  # findings like this one in the same text, not kept (MAX_PER_KIND)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"kind": self.kind, "owasp": self.owasp, "where": self.where, "quote": self.quote}
+        data: dict[str, Any] = {"kind": self.kind, "owasp": self.owasp, "where": self.where, "quote": self.quote}
         if self.detail:
             data["detail"] = self.detail
         if self.level != "fail":
             data["level"] = self.level
+        if self.more:
+            data["more"] = self.more
         return data
 
     def line(self) -> str:
-        extra = f" ({self.detail})" if self.detail else ""
+        notes = [note for note in (self.detail, f"and {self.more} more like it" if self.more else "") if note]
+        extra = f" ({'; '.join(notes)})" if notes else ""
         tag = self.owasp if self.level == "fail" else f"{self.owasp}, {self.level}"
         return f"{self.where}: {self.kind}{extra} [{tag}]: {self.quote}"
 
@@ -102,5 +112,26 @@ def summary(findings: list[Finding], *, limit: int = 5) -> str:
     ordered = sorted(findings, key=lambda f: f.level != "fail")
     lines = [f.line() for f in ordered[:limit]]
     if len(findings) > limit:
-        lines.append(f"… and {len(findings) - limit} more (gate.json)")
+        lines.append(f"… and {total(ordered[limit:])} more (gate.json)")
     return "; ".join(lines)
+
+
+def capped(found: Iterable[Finding], limit: int = MAX_PER_KIND) -> list[Finding]:
+    """The first `limit` findings of each kind (`found` is consumed lazily); the last one kept of a
+    kind with more counts the rest (`more`)."""
+    kept: list[Finding] = []
+    counts: Counter[str] = Counter()
+    for finding in found:
+        counts[finding.kind] += 1
+        if counts[finding.kind] <= limit:
+            kept.append(finding)
+    for kind, count in counts.items():
+        if count > limit:
+            last = max(i for i, f in enumerate(kept) if f.kind == kind)
+            kept[last] = replace(kept[last], more=count - limit)
+    return kept
+
+
+def total(findings: Iterable[Finding]) -> int:
+    """How many findings there were, those left out by `capped` included."""
+    return sum(1 + f.more for f in findings)

@@ -12,9 +12,9 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from pytest_basb.checks.findings import Finding, quote
+from pytest_basb.checks.findings import Finding, capped, quote
 
 # -- hidden Unicode -----------------------------------------------------------------------------
 _ZERO_WIDTH = {0x200B, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF, 0x180E}
@@ -60,8 +60,7 @@ def _has_rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
 
 
-def hidden_unicode(text: str, where: str) -> list[Finding]:
-    findings: list[Finding] = []
+def hidden_unicode(text: str, where: str) -> Iterator[Finding]:
     i = 0
     while i < len(text):
         kind = _hidden_kind(text, i)
@@ -75,9 +74,8 @@ def hidden_unicode(text: str, where: str) -> list[Finding]:
         if any(ord(c) in _TAGS for c in text[i:j]):
             decoded = "".join(chr(ord(c) - 0xE0000) for c in text[i:j] if ord(c) in _TAGS and ord(c) >= 0xE0020)
             detail += f", decoding to {decoded[:80]!r}"
-        findings.append(Finding("hidden_unicode", "MCP03", where, quote(text, i, j), detail))
+        yield Finding("hidden_unicode", "MCP03", where, quote(text, i, j), detail)
         i = j
-    return findings
 
 
 # -- terminal escapes and control characters ----------------------------------------------------
@@ -86,12 +84,10 @@ _CONTROL = re.compile(
 )
 
 
-def control_chars(text: str, where: str) -> list[Finding]:
-    findings = []
+def control_chars(text: str, where: str) -> Iterator[Finding]:
     for match in _CONTROL.finditer(text):
         kind = "ANSI escape sequence" if match.group().startswith("\x1b") else "C0/C1 control character"
-        findings.append(Finding("control_chars", "MCP03", where, quote(text, match.start(), match.end()), kind))
-    return findings
+        yield Finding("control_chars", "MCP03", where, quote(text, match.start(), match.end()), kind)
 
 
 # -- instruction blocks and injected instructions -----------------------------------------------
@@ -124,18 +120,14 @@ _INJECTION = re.compile(
 )
 
 
-def instruction_blocks(text: str, where: str) -> list[Finding]:
-    return [
-        Finding("instruction_block", "MCP03", where, quote(text, m.start(), m.end()), m.group().strip())
-        for m in _BLOCK.finditer(text)
-    ]
+def instruction_blocks(text: str, where: str) -> Iterator[Finding]:
+    for m in _BLOCK.finditer(text):
+        yield Finding("instruction_block", "MCP03", where, quote(text, m.start(), m.end()), m.group().strip())
 
 
-def injected_instructions(text: str, where: str) -> list[Finding]:
-    return [
-        Finding("injected_instruction", "MCP06", where, quote(text, m.start(), m.end()))
-        for m in _INJECTION.finditer(text)
-    ]
+def injected_instructions(text: str, where: str) -> Iterator[Finding]:
+    for m in _INJECTION.finditer(text):
+        yield Finding("injected_instruction", "MCP06", where, quote(text, m.start(), m.end()))
 
 
 # -- secret-file paths, only when the text asks for them ----------------------------------------
@@ -159,12 +151,13 @@ _REFUSES = re.compile(
     re.IGNORECASE,
 )
 # A sentence ends at . ! ? ; followed by a space or the end: ".env" or "id_rsa.pub" do not end one.
-SENTENCE = re.compile(r"(?:[^.!?;\n]|[.!?;](?=\S))*(?:[.!?;\n]|$)")
+# Possessive (*+, ++): the two branches never match the same text, so nothing is given back, and the
+# engine keeps no backtracking state per character (~140 bytes each: 32 MB for a 230 KB sentence).
+SENTENCE = re.compile(r"(?:[^.!?;\n]++|[.!?;](?=\S))*+(?:[.!?;\n]|$)")
 
 
-def secret_file_requests(text: str, where: str) -> list[Finding]:
+def secret_file_requests(text: str, where: str) -> Iterator[Finding]:
     """A secret file named in a sentence that asks to read or send it (and does not refuse it)."""
-    findings = []
     for sentence in SENTENCE.finditer(text):
         body = sentence.group()
         paths = list(_SECRET_FILE.finditer(body))
@@ -172,16 +165,13 @@ def secret_file_requests(text: str, where: str) -> list[Finding]:
             continue
         offset = sentence.start()
         for match in paths:
-            findings.append(
-                Finding(
-                    "secret_file",
-                    "MCP03",
-                    where,
-                    quote(text, offset + match.start(), offset + match.end()),
-                    f"asks for {match.group()}",
-                )
+            yield Finding(
+                "secret_file",
+                "MCP03",
+                where,
+                quote(text, offset + match.start(), offset + match.end()),
+                f"asks for {match.group()}",
             )
-    return findings
 
 
 # -- long base64 and external images ------------------------------------------------------------
@@ -194,9 +184,8 @@ def entropy(token: str) -> float:
     return -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
 
 
-def long_base64(text: str, where: str, *, owned: Iterable[tuple[int, int]] = ()) -> list[Finding]:
+def long_base64(text: str, where: str, *, owned: Iterable[tuple[int, int]] = ()) -> Iterator[Finding]:
     spans = list(owned)
-    findings = []
     for match in _BASE64.finditer(text):
         token = match.group()
         if any(a < match.end() and match.start() < b for a, b in spans):
@@ -204,12 +193,9 @@ def long_base64(text: str, where: str, *, owned: Iterable[tuple[int, int]] = ())
         classes = (re.search(r"[a-z]", token), re.search(r"[A-Z]", token), re.search(r"\d", token))
         if not all(classes) or entropy(token) < _MIN_BASE64_ENTROPY:
             continue
-        findings.append(
-            Finding(
-                "long_base64", "MCP03", where, quote(text, match.start(), match.end(), limit=48), f"{len(token)} chars"
-            )
+        yield Finding(
+            "long_base64", "MCP03", where, quote(text, match.start(), match.end(), limit=48), f"{len(token)} chars"
         )
-    return findings
 
 
 _IMAGE = re.compile(
@@ -218,25 +204,22 @@ _IMAGE = re.compile(
 )
 
 
-def external_images(text: str, where: str) -> list[Finding]:
+def external_images(text: str, where: str) -> Iterator[Finding]:
     """An image a client renders by fetching a URL: data in its query string leaves the context."""
-    findings = []
     for match in _IMAGE.finditer(text):
         url = match.group("md") or match.group("html")
-        findings.append(
-            Finding("external_image", "MCP10", where, quote(text, match.start(), match.end()), f"fetches {url[:80]}")
-        )
-    return findings
+        yield Finding("external_image", "MCP10", where, quote(text, match.start(), match.end()), f"fetches {url[:80]}")
 
 
 def scan(text: str, where: str, *, owned: Iterable[tuple[int, int]] = ()) -> list[Finding]:
-    """Every poisoning finding in one text; `owned` spans (secrets) are not reported as base64."""
+    """Every poisoning finding in one text (at most MAX_PER_KIND of a kind, with a count of the rest);
+    `owned` spans (secrets) are not reported as base64."""
     return [
-        *hidden_unicode(text, where),
-        *control_chars(text, where),
-        *instruction_blocks(text, where),
-        *injected_instructions(text, where),
-        *secret_file_requests(text, where),
-        *long_base64(text, where, owned=owned),
-        *external_images(text, where),
+        *capped(hidden_unicode(text, where)),
+        *capped(control_chars(text, where)),
+        *capped(instruction_blocks(text, where)),
+        *capped(injected_instructions(text, where)),
+        *capped(secret_file_requests(text, where)),
+        *capped(long_base64(text, where, owned=owned)),
+        *capped(external_images(text, where)),
     ]

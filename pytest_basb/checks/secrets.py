@@ -7,11 +7,12 @@ so the gate's report does not spread what it found. The gate's own credentials (
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from pytest_basb.checks.findings import Finding, visible
+from pytest_basb.checks.findings import Finding, capped, visible
 from pytest_basb.checks.poisoning import entropy
 
 # (kind, pattern): well-known token formats; each is specific enough to need no entropy test.
@@ -50,7 +51,7 @@ _MIN_TOKEN_ENTROPY = 4.2  # bits/char; hex digests top out at 4.0 and are not fl
 _MAX_TOKEN = 63  # longer runs are blobs: poisoning's long_base64 reports them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     start: int
     end: int
@@ -59,7 +60,7 @@ class Span:
 
 def find(text: str) -> list[Span]:
     """Spans of secret-shaped strings in `text` (known formats first, then high-entropy tokens)."""
-    spans: list[Span] = []
+    spans: list[Span] = []  # never overlapping, kept sorted by start
     for kind, pattern in _KNOWN:
         for match in pattern.finditer(text):
             value = match.groupdict().get("pw") or match.groupdict().get("value")
@@ -67,18 +68,22 @@ def find(text: str) -> list[Span]:
                 _PLACEHOLDERS.match(value) or (kind == "assigned_secret" and entropy(value) < 3.5)
             ):
                 continue
-            if not _overlaps(spans, match.start(), match.end()):
-                spans.append(Span(match.start(), match.end(), kind))
+            _add(spans, Span(match.start(), match.end(), kind))
     for match in _TOKEN.finditer(text):
-        token = match.group()
-        if _overlaps(spans, match.start(), match.end()) or not _random_looking(token):
-            continue
-        spans.append(Span(match.start(), match.end(), "high_entropy"))
-    return sorted(spans, key=lambda s: s.start)
+        if _random_looking(match.group()):
+            _add(spans, Span(match.start(), match.end(), "high_entropy"))
+    return spans
 
 
-def _overlaps(spans: Iterable[Span], start: int, end: int) -> bool:
-    return any(s.start < end and start < s.end for s in spans)
+def _add(spans: list[Span], span: Span) -> None:
+    """Insert `span` unless it overlaps one already found (a bisection: a text of thousands of
+    tokens must not cost thousands of comparisons each)."""
+    at = bisect.bisect_left(spans, span.start, key=lambda s: s.start)
+    if at > 0 and spans[at - 1].end > span.start:
+        return
+    if at < len(spans) and spans[at].start < span.end:
+        return
+    spans.insert(at, span)
 
 
 def _random_looking(token: str) -> bool:
@@ -99,12 +104,15 @@ def masked(secret: str) -> str:
 
 
 def scan(text: str, where: str) -> list[Finding]:
-    findings = []
+    """The secret-shaped strings of one text (at most MAX_PER_KIND of a kind, with a count of the rest)."""
+    return capped(_findings(text, where))
+
+
+def _findings(text: str, where: str) -> Iterator[Finding]:
     for span in find(text):
         value = text[span.start : span.end]
         shown = value.split("\n", 1)[0] if span.kind == "private_key" else masked(value)
-        findings.append(Finding(span.kind, "MCP01", where, shown))
-    return findings
+        yield Finding(span.kind, "MCP01", where, shown)
 
 
 def credential_echoes(text: str, where: str, credentials: Iterable[tuple[str, str]]) -> list[Finding]:

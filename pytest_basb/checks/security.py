@@ -12,7 +12,7 @@ from typing import Any
 
 from pytest_basb.checks import poisoning
 from pytest_basb.checks import secrets as secret_scan
-from pytest_basb.checks.findings import OWASP_MCP, Finding, summary, visible
+from pytest_basb.checks.findings import OWASP_MCP, Finding, summary, total, visible
 from pytest_basb.model.results import CheckResult, passed, violated
 
 Text = tuple[str, str]  # (where, text)
@@ -32,7 +32,7 @@ def from_findings(check_id: str, service: str, findings: Sequence[Finding], *, s
         "findings": [f.to_dict() for f in findings],
         "texts_scanned": scanned,
     }
-    return violated(check_id, service, f"{len(findings)} {what}: {summary(list(findings))}", evidence=evidence)
+    return violated(check_id, service, f"{total(findings)} {what}: {summary(list(findings))}", evidence=evidence)
 
 
 # -- the text a model reads ---------------------------------------------------------------------
@@ -57,14 +57,29 @@ def surface_texts(
     return texts
 
 
+# JSON Schema's own words: no rule matches a text that is exactly one of them, and a wide schema holds
+# thousands (`type: string`, the keys `type`, `description`), each costing a labelled text.
+_SCHEMA_WORDS = frozenset(
+    {
+        "type", "description", "title", "properties", "required", "items", "enum", "const", "default", "format",
+        "pattern", "examples", "anyOf", "oneOf", "allOf", "not", "$ref", "$defs", "$schema", "additionalProperties",
+        "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems",
+        "string", "number", "integer", "boolean", "object", "array", "null",
+    }
+)  # fmt: skip
+
+
 def _strings(value: Any, path: str) -> list[Text]:
     """All strings inside JSON-like data (keys too: a property name can hide text as well)."""
     if isinstance(value, str):
-        return [(path, value)]
+        return [] if value in _SCHEMA_WORDS else [(path, value)]
     found: list[Text] = []
     if isinstance(value, Mapping):
+        # One text for the keys of a mapping: a labelled text per key cost ~10x the schema's size.
+        keys = [str(key) for key in value if str(key) not in _SCHEMA_WORDS]
+        if keys:
+            found.append((f"{path} (keys)", "\n".join(keys)))
         for key, inner in value.items():
-            found.append((f"{path} (key)", str(key)))
             found.extend(_strings(inner, f"{path}.{key}"))
     elif isinstance(value, list):
         for i, inner in enumerate(value):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pytest_basb.checks import poisoning
-from pytest_basb.checks.findings import Finding, visible
+from pytest_basb.checks.findings import Finding, capped, visible
 from pytest_basb.checks.security import from_findings, surface_texts
 from pytest_basb.model.results import CheckResult, Severity, passed, violated
 
@@ -133,7 +133,7 @@ def _references(
     findings = []
     for tool in tools:
         params = parameter_names(tool)  # `tail` the parameter is not `tail` the other server's tool
-        texts = [(w, t) for w, t in surface_texts(tools=[tool]) if not w.endswith(("(key)", ": name"))]
+        texts = [(w, t) for w, t in surface_texts(tools=[tool]) if not w.endswith(("(keys)", ": name"))]
         for other, their_names in sorted(others.items()):
             for name in sorted(their_names - set(own) - params):
                 findings += _sentences_naming(texts, name, other)
@@ -144,15 +144,19 @@ def _sentences_naming(texts: Sequence[tuple[str, str]], name: str, other: str) -
     pattern = reference_pattern(name)
     findings = []
     for where, text in texts:
-        for sentence in poisoning.SENTENCE.finditer(text):
-            body = sentence.group()
-            if pattern.search(body) is None:
-                continue
-            steers = _DIRECTIVE.search(body) is not None
-            detail = f"names {other}'s tool {name}" + (" and tells the model what to do with it" if steers else "")
-            level: Severity = "fail" if steers else "warn"
-            findings.append(Finding("cross_reference", "MCP03", where, visible(body.strip())[:200], detail, level))
+        findings += capped(_naming(text, where, pattern, name, other))
     return findings
+
+
+def _naming(text: str, where: str, pattern: re.Pattern[str], name: str, other: str) -> Iterator[Finding]:
+    for sentence in poisoning.SENTENCE.finditer(text):
+        body = sentence.group()
+        if pattern.search(body) is None:
+            continue
+        steers = _DIRECTIVE.search(body) is not None
+        detail = f"names {other}'s tool {name}" + (" and tells the model what to do with it" if steers else "")
+        level: Severity = "fail" if steers else "warn"
+        yield Finding("cross_reference", "MCP03", where, visible(body.strip()[:400])[:200], detail, level)
 
 
 def shadowing_check(
