@@ -93,8 +93,15 @@ def _diff(directory: Path, source: str, target: str, only: list[str] | None) -> 
         elif service not in new:
             entry["status"] = "only in target"
         else:
-            drift = _service_drift(old[service], new[service])
-            golden = _golden_changes(service, old[service], new[service])
+            try:
+                drift = _service_drift(old[service], new[service])
+                golden = _golden_changes(service, old[service], new[service])
+            except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
+                files = " or ".join(str(directory / env / f"{service}.json") for env in (source, target))
+                raise BaselineError(
+                    f"{files}: not a baseline as recorded ({type(exc).__name__}: {exc}); "
+                    "record it again with --basb-record-baseline"
+                ) from None
             counts = {**drift.counts(), "golden": len(golden)}
             entry.update(
                 status="drift" if any(counts.values()) else "no drift",

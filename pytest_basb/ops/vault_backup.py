@@ -18,7 +18,9 @@ Exit status: 0 fine, 1 verify found differences, 2 a usage or I/O error (message
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
+import gzip
 import hashlib
 import io
 import json
@@ -42,6 +44,7 @@ ROOT = "vault"
 SKIPPED_PATTERNS = (".basb-*.tmp",)
 _READ_ATTEMPTS = 5
 _CHUNK = 1 << 20
+_MAX_NS = 2**62  # mtimes os.utime accepts (a manifest's larger one is damage)
 _GZIP_LEVEL = 6  # gzip's own default: level 9 (tarfile's) costs about twice the time for ~1% smaller notes
 
 
@@ -99,6 +102,9 @@ class Manifest:
                 FileEntry(f["path"], f["sha256"], int(f["size"]), int(f["mode"]), int(f["mtime_ns"]))
                 for f in doc["files"]
             )
+            for entry in files:
+                if not (isinstance(entry.sha256, str) and entry.size >= 0 and abs(entry.mtime_ns) < _MAX_NS):
+                    raise ValueError(f"the entry of {entry.path!r} has an impossible sha256, size or mtime_ns")
             dirs = tuple(str(d) for d in doc["dirs"])
             for path in (*(f.path for f in files), *dirs):
                 if not isinstance(path, str) or _vault_path(f"{ROOT}/{path}") != path:
@@ -107,8 +113,10 @@ class Manifest:
                         "the archive was altered: restore from another backup"
                     )
             return cls(str(doc["created_at"]), str(doc["vault_name"]), files, dirs)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise BackupError(f"{source}: {MANIFEST} is unreadable ({type(exc).__name__}: {exc})") from None
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+            raise BackupError(f"{source}: {MANIFEST} is unreadable ({exc}); restore from another backup") from None
+        except RecursionError:
+            raise BackupError(f"{source}: {MANIFEST} is nested too deeply; restore from another backup") from None
 
 
 @dataclass
@@ -247,18 +255,32 @@ def _open(archive: Path) -> tarfile.TarFile:
         return tarfile.open(archive, mode="r:gz")
     except FileNotFoundError:
         raise BackupError(f"{archive}: archive not found") from None
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise BackupError(f"{archive}: not a readable tar.gz archive ({exc})") from None
 
 
 def read_manifest(archive: Path) -> Manifest:
-    with _open(archive) as tar:
+    with _open(archive) as tar, _damage(archive):
         for member in tar:
             if member.name == MANIFEST and member.isfile():
                 handle = tar.extractfile(member)
                 if handle is not None:
                     return Manifest.from_json(handle.read(), archive)
     raise BackupError(f"{archive}: no {MANIFEST}; not a basb-vault backup")
+
+
+@contextlib.contextmanager
+def _damage(archive: Path, *, only_reading: bool = True) -> Iterator[None]:
+    """What reading a damaged archive raises (gzip, tar or zlib errors) as a BackupError naming it.
+    Where files are also written (`only_reading=False`), an OSError is about them, not the archive."""
+    try:
+        yield
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise BackupError(f"{archive}: archive is damaged ({exc})") from None
+    except OSError as exc:
+        if not only_reading:
+            raise
+        raise BackupError(f"{archive}: archive is damaged ({exc})") from None
 
 
 # A restored file keeps its owner's bits and read/execute for the others: never setuid, setgid,
@@ -290,23 +312,20 @@ def verify(archive: Path, vault: Path | None = None) -> tuple[Manifest, Differen
     folders: set[str] = set()
     unsafe: list[str] = []
     manifest_data: bytes | None = None
-    with _open(archive) as tar:
-        try:
-            for member in tar:
-                if member.name == MANIFEST and member.isfile():
-                    handle = tar.extractfile(member)
-                    manifest_data = handle.read() if handle is not None else None
-                    continue
-                rel = _vault_path(member.name)
-                if rel is None or not (member.isfile() or member.isdir()):
-                    unsafe.append(member.name)
-                elif member.isdir():
-                    folders.add(rel)
-                else:
-                    handle = tar.extractfile(member)
-                    hashes[rel] = _sha256(handle) if handle is not None else None
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            raise BackupError(f"{archive}: archive is damaged ({exc})") from None
+    with _open(archive) as tar, _damage(archive):
+        for member in tar:
+            if member.name == MANIFEST and member.isfile():
+                handle = tar.extractfile(member)
+                manifest_data = handle.read() if handle is not None else None
+                continue
+            rel = _vault_path(member.name)
+            if rel is None or not (member.isfile() or member.isdir()):
+                unsafe.append(member.name)
+            elif member.isdir():
+                folders.add(rel)
+            else:
+                handle = tar.extractfile(member)
+                hashes[rel] = _sha256(handle) if handle is not None else None
     if manifest_data is None:
         raise BackupError(f"{archive}: no {MANIFEST}; not a basb-vault backup")
     manifest = Manifest.from_json(manifest_data, archive)
@@ -386,7 +405,7 @@ def _extract(archive: Path, manifest: Manifest, target: Path) -> None:
     entries = {f.path: f for f in manifest.files}
     for folder in manifest.dirs:
         (target / folder).mkdir(parents=True, exist_ok=True)
-    with _open(archive) as tar:
+    with _open(archive) as tar, _damage(archive, only_reading=False):
         for member in tar:
             rel = _vault_path(member.name)
             if rel is None or not member.isfile():
@@ -415,9 +434,10 @@ def prune(folder: Path, *, keep_daily: int, keep_weekly: int, dry_run: bool = Fa
     dated: list[tuple[datetime, Path]] = []
     for path in sorted(folder.glob("*.tar.gz")):
         try:
-            dated.append((datetime.fromisoformat(read_manifest(path).created_at), path))
-        except BackupError:
-            continue  # not one of ours: never deleted
+            created = datetime.fromisoformat(read_manifest(path).created_at)
+        except (BackupError, ValueError):
+            continue  # not one of ours (or damaged): never deleted
+        dated.append((created if created.tzinfo else created.replace(tzinfo=UTC), path))
     dated.sort(reverse=True)
     keep: set[Path] = set()
     for period, count in (("%Y-%m-%d", keep_daily), ("%G-W%V", keep_weekly)):

@@ -42,12 +42,22 @@ def read_baseline(path: Path) -> dict[str, Any] | None:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise BaselineError(
+            f"{path}: not UTF-8 text (byte {exc.start}); record it again with --basb-record-baseline"
+        ) from None
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot be read ({exc.strerror or exc}); it must be a baseline file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "fix it or record it again with --basb-record-baseline"
+        ) from None
+    except RecursionError:
+        raise BaselineError(
+            f"{path}: nested too deeply to be a baseline; record it again with --basb-record-baseline"
         ) from None
     if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
         raise BaselineError(
