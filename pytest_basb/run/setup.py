@@ -100,7 +100,8 @@ def _copy_seed_vault(seed: Path, run_dir: Path) -> Path:
 
 def launch_services(state: BasbState, wanted: set[str | None]) -> None:
     """Start each `launch` service a collected check needs (controller only, once per run)."""
-    if not state.active or state.options.target == "live":
+    # pytest calls pytest_collection_finish even when Ctrl-C or SIGTERM ended the collection.
+    if not state.active or state.interrupted or state.options.target == "live":
         return
     assert state.environment is not None
     # A flow's check is collected under its first service; it calls the others too.

@@ -115,7 +115,10 @@ def test_the_next_run_cleans_up_after_a_run_killed_with_sigkill(gate: Gate, tmp_
     assert not list(temp.glob("basb-run-*")), "the rerun left its own run folder"
 
 
-def test_ctrl_c_while_the_sessions_close_is_honoured_and_leaves_no_stale_verdict(gate: Gate, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_while_the_sessions_close_is_honoured_and_leaves_no_stale_verdict(
+    gate: Gate, tmp_path: Path, sig: signal.Signals
+) -> None:
     pid_files = [tmp_path / f"stubborn{i}.pid" for i in (1, 2)]
     services = "\n".join(
         f'      stubborn{i}: {{transport: stdio, timeout_s: 60, command: ["python", "{ROGUE_SERVER}",'
@@ -139,7 +142,7 @@ def test_ctrl_c_while_the_sessions_close_is_honoured_and_leaves_no_stale_verdict
         if not chunk:
             pytest.fail(f"the run ended before its sessions closed:\n{seen.decode()[-2000:]}")
         seen += chunk
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     rest, _ = proc.communicate(timeout=60)
     output = (seen + rest).decode()
     assert "Traceback" not in output
