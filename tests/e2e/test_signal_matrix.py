@@ -98,6 +98,8 @@ def test_a_signal_during_collection_ends_the_run_before_any_server_starts(
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
     assert "Traceback" not in out
     assert not started.exists(), "a server was launched after the signal"
+    assert not (gate.report_dir / "gate.json").exists()  # no verdict for an interrupted run
+    assert "Interrupted" in (gate.report_dir / "gate.md").read_text()
     assert not list((tmp_path / "tmp").glob("basb-run-*")), "the run folder (and its vault copy) was left behind"
 
 
