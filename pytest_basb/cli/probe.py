@@ -5,8 +5,10 @@
 `GET /probe?service=ID` probes one service of the environment per request (the handshake, one
 listing, its declared smoke calls, each under the service's `timeout_s`) and answers
 `basb_probe_success{service}` and `basb_probe_duration_seconds{service,phase}`; `GET /metrics`
-answers the prober's own process metrics. An unknown service is HTTP 400. SIGTERM or Ctrl-C stops
-it cleanly (exit 0). Exit 2 on bad input (usage, inventory). Secrets never appear in its output.
+answers the prober's own process metrics. A probe also ends within Prometheus' scrape timeout (the
+`X-Prometheus-Scrape-Timeout-Seconds` header), so a hung service still yields a `0` sample. An
+unknown service is HTTP 400. SIGTERM or Ctrl-C stops it cleanly (exit 0). Exit 2 on bad input
+(usage, inventory). Secrets never appear in its output.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LISTEN = "127.0.0.1:9470"
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
+SCRAPE_MARGIN_S = 0.5  # of Prometheus' scrape timeout, kept for the answer to reach it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,11 +126,12 @@ class Prober:
         self.ids = sorted(s.id for s in environment.services)
         self.registry, self.probes = _own_metrics()
 
-    def probe(self, service_id: str) -> bytes:
+    def probe(self, service_id: str, budget_s: float | None = None) -> bytes:
         from pytest_basb.connection.probe import probe_service
         from pytest_basb.report.probe_metrics import probe_exposition
 
-        outcome = probe_service(self.runtime, self.environment.service(service_id), self.redactor)
+        service = self.environment.service(service_id)
+        outcome = probe_service(self.runtime, service, self.redactor, budget_s=budget_s)
         self.probes.labels(service=service_id, result="success" if outcome.success else "failure").inc()
         if outcome.failure:
             print(f"basb-probe: {service_id}: {outcome.failure}", file=sys.stderr, flush=True)
@@ -168,7 +172,7 @@ def _handler(prober: Prober) -> type[BaseHTTPRequestHandler]:
                     known = ", ".join(prober.ids)
                     self._answer(400, f"{asked} in environment {prober.environment.name}; known: {known}\n".encode())
                     return
-                self._answer(200, prober.probe(services[0]), TEXT_FORMAT)
+                self._answer(200, prober.probe(services[0], scrape_budget(self.headers)), TEXT_FORMAT)
             elif url.path == "/metrics":
                 self._answer(200, prober.own_metrics(), TEXT_FORMAT)
             elif url.path == "/":
@@ -188,6 +192,16 @@ def _handler(prober: Prober) -> type[BaseHTTPRequestHandler]:
             pass  # one line per scrape would drown the failures printed by Prober.probe
 
     return Handler
+
+
+def scrape_budget(headers: Any) -> float | None:
+    """What Prometheus' scrape timeout leaves for the probe (its header, less half a second for the
+    answer to travel, as blackbox_exporter does); None when the header is missing or not a number."""
+    try:
+        timeout = float(headers.get("X-Prometheus-Scrape-Timeout-Seconds") or "")
+    except ValueError:
+        return None
+    return max(timeout - SCRAPE_MARGIN_S, 0.1)
 
 
 def _error(message: str) -> int:

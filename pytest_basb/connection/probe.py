@@ -33,19 +33,42 @@ class ProbeFailed(Exception):
     """A phase failed; the message says which and why (already redacted)."""
 
 
-def probe_service(runtime: McpRuntime, service: ServiceConfig, redactor: Redactor) -> ProbeOutcome:
-    """Probe `service` once; never raises for what the service does, never waits much past its deadlines."""
+class _Budget:
+    """Gives each step the service's timeout, or what is left of the probe's budget when that is less."""
+
+    def __init__(self, connection: Connection, timeout_s: float, budget_s: float | None) -> None:
+        self.connection, self.timeout_s, self.budget_s = connection, timeout_s, budget_s
+        self.deadline = time.perf_counter() + budget_s if budget_s is not None else None
+
+    def next_step(self) -> None:
+        if self.deadline is None:
+            return
+        left = self.deadline - time.perf_counter()
+        if left <= 0.05:
+            raise ProbeFailed(f"out of time: the probe's budget of {self.budget_s:g}s is spent")
+        self.connection.timeout_s = min(self.timeout_s, left)
+
+
+def probe_service(
+    runtime: McpRuntime, service: ServiceConfig, redactor: Redactor, *, budget_s: float | None = None
+) -> ProbeOutcome:
+    """Probe `service` once; never raises for what the service does. Each step waits at most the
+    service's `timeout_s`, and all of them together at most `budget_s` (Prometheus' scrape timeout:
+    a probe that outlived the scrape would leave no `basb_probe_success` sample to alert on)."""
     durations: dict[str, float] = {}
     started = time.perf_counter()
     # Not registered with the runtime: a long-running prober makes a session per request and
     # closes each one itself, so the runtime's list must not grow.
     endpoint, transcript = endpoint_for(service), Transcript(redactor)
     connection = Connection(runtime, endpoint, timeout_s=service.timeout_s, transcript=transcript)
+    budget = _Budget(connection, service.timeout_s, budget_s)
     failure: str | None = None
     try:
+        budget.next_step()
         _handshake(runtime, connection, durations)
+        budget.next_step()
         tools = _list(connection, durations)
-        _calls(connection, service, tools, durations)
+        _calls(connection, service, tools, durations, budget)
     except ProbeFailed as exc:
         failure = str(exc)
     except ServiceError as exc:
@@ -83,7 +106,11 @@ def _list(connection: Connection, durations: dict[str, float]) -> list[dict[str,
 
 
 def _calls(
-    connection: Connection, service: ServiceConfig, tools: list[dict[str, Any]], durations: dict[str, float]
+    connection: Connection,
+    service: ServiceConfig,
+    tools: list[dict[str, Any]],
+    durations: dict[str, float],
+    budget: _Budget,
 ) -> None:
     """Every declared smoke call, judged by the gate's smoke.call check; the first failure ends the probe."""
     if not service.smoke:
@@ -92,6 +119,7 @@ def _calls(
     spent = 0.0
     try:
         for call in service.smoke:
+            budget.next_step()
             started = time.perf_counter()
             try:
                 problem = _call(connection, service, call, schemas, started)
