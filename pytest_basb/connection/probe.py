@@ -46,7 +46,7 @@ class _Budget:
         left = self.deadline - time.perf_counter()
         if left <= 0.05:
             raise ProbeFailed(f"out of time: the probe's budget of {self.budget_s:g}s is spent")
-        self.connection.timeout_s = min(self.timeout_s, left)
+        self.connection.timeout_s = min(self.timeout_s, round(left, 2))  # 2 decimals: messages say "1 s"
 
 
 def probe_service(
