@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -237,7 +238,7 @@ def monitoring(tmp_path: Path, timings: str, probe_base: str, receiver: str, ser
 
 def probe_value(prometheus: str, service: str) -> float | None:
     """The latest basb_probe_success of `service` in Prometheus, None before the first scrape."""
-    query = urllib.request.quote(f'basb_probe_success{{service="{service}"}}')
+    query = urllib.parse.quote(f'basb_probe_success{{service="{service}"}}')
     status, body = get(f"{prometheus}/api/v1/query?query={query}", 10)
     result = json.loads(body)["data"]["result"] if status == 200 else []
     return float(result[0]["value"][1]) if result else None
