@@ -280,3 +280,27 @@ def alert_path_seconds(tmp_path: Path, timings: str) -> tuple[float, dict[str, A
                              lambda: firing_notification(receiver, "BasbProbeFailing", "distill"),
                              None, tmp_path / "prometheus.log")  # fmt: skip
             return time.monotonic() - stopped_at, alert, watchdog
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.e2e.ops.probe_stack [test|shipped] [RUNS]`: measure the alert path (seconds
+    from stopping the service to its alert at the receiver) RUNS times and print each and the median."""
+    import statistics
+    import tempfile
+
+    timings = argv[0] if argv else "shipped"
+    runs = int(argv[1]) if len(argv) > 1 else 3
+    if timings not in TIMINGS:
+        print(f"timings must be one of {', '.join(TIMINGS)}", file=sys.stderr)
+        return 2
+    seconds = []
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds.append(alert_path_seconds(Path(tmp), timings)[0])
+        print(f"run {run + 1}: {seconds[-1]:.1f} s", flush=True)
+    print(f"{timings} timings: median {statistics.median(seconds):.1f} s of {runs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
