@@ -16,7 +16,7 @@ import anyio
 
 from pytest_basb.checks.smoke import smoke_call
 from pytest_basb.connection.client import Connection
-from pytest_basb.connection.requests import LISTINGS, call_tool, get_prompt, list_all
+from pytest_basb.connection.requests import LISTINGS, call_tool, describe_exc, get_prompt, list_all
 from pytest_basb.connection.wire import Transcript
 from pytest_basb.inventory.load import ServiceConfig, SmokeCall
 from pytest_basb.model.mcp_data import ServiceError, ToolCallOutcome
@@ -69,10 +69,10 @@ def probe_service(
         budget.next_step()
         tools = _list(connection, durations)
         _calls(connection, service, tools, durations, budget)
-    except ProbeFailed as exc:
+    except (ProbeFailed, ServiceError) as exc:
         failure = str(exc)
-    except ServiceError as exc:
-        failure = str(exc)
+    except Exception as exc:  # an answer the client cannot take apart: the probe fails, the prober lives on
+        failure = f"{service.id}: probe failed: {describe_exc(exc)}"
     finally:
         _close(runtime, connection)
     durations["total"] = time.perf_counter() - started

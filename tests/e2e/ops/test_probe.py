@@ -20,7 +20,7 @@ from tests.e2e.ops.probe_stack import (
     reference_service,
     write_inventory,
 )
-from tests.helpers import free_port
+from tests.helpers import ROGUE_SERVER, free_port
 
 HUNG_TIMEOUT_S = 2
 
@@ -114,3 +114,31 @@ def test_bad_input_exits_2_with_the_file_and_the_fix(tmp_path: Path) -> None:
     assert "none.yaml" in missing.stderr
     assert "Traceback" not in missing.stderr
     assert run("--inventory", str(inventory)).returncode == 2  # --env is required
+
+
+def test_probe_of_stdio_servers_that_misbehave_after_the_handshake(tmp_path: Path) -> None:
+    """A call that never answers ends at the timeout (the probe reached the call phase); a crash, a
+    reply too deep to parse and a huge one fail the probe; the prober answers on after each."""
+
+    def rogue(mode: str, timeout_s: float = 10) -> dict[str, object]:
+        return {
+            "transport": "stdio",
+            "command": [sys.executable, str(ROGUE_SERVER), "--mode", mode],
+            "timeout_s": timeout_s,
+            "smoke": [{"tool": "echo", "arguments": {"text": "hi"}}],
+        }
+
+    modes = ("ok", "crash-call", "deep-call", "huge", "bad-utf8-call")
+    inventory = write_inventory(tmp_path, {"hang-call": rogue("hang-call", 2), **{m: rogue(m) for m in modes}})
+    with basb_probe(tmp_path, inventory) as (base, log):
+        hung = probe_samples(base, "hang-call")
+        assert hung["success"] == 0
+        assert set(hung) == {"success", "handshake", "list", "call", "total"}
+        for mode in modes:
+            assert probe_samples(base, mode)["success"] == (1 if mode == "ok" else 0), mode
+        assert probe_samples(base, "ok")["success"] == 1
+        text = log.read_text()
+    assert "basb-probe: hang-call: hang-call (stdio:" in text
+    assert "tools/call echo: no answer within 2s" in text
+    assert "RuntimeError: rogue server crashed on tools/call" in text  # the crashed server's stderr
+    assert "reply of 20971593 bytes refused" in text
