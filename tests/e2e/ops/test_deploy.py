@@ -4,6 +4,7 @@ against the real engine when it and the images are there) and the MCP healthchec
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -92,6 +93,7 @@ case "$*" in
   "image inspect "*) for image in $STUB_IMAGES; do [ "$image" = "$3" ] && exit 0; done; exit 1 ;;
   "inspect --format "*) echo "${{STUB_HEALTH:-healthy}}" ;;
   *" ps -q "*) echo "id-${{@: -1}}" ;;
+  "ps -aq "*) printf '%s' "${{STUB_REMAINING:-}}" ;;
 esac
 """
 
@@ -125,29 +127,102 @@ def ups(env: dict[str, str]) -> list[str]:
     return [c.split()[1] for c in calls if c.startswith("docker-compose") and " up -d " in f"{c} "]
 
 
-def test_deploy_rollback_teardown_keep_the_previous_tag(stub_engine: dict[str, str], tmp_path: Path) -> None:
+def passed_gate(folder: Path, verdict: str = "pass", *, full: bool = True) -> Path:
+    """A gate.json as the gate writes it, reduced to what deploy.sh reads (verdict and scope)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    reasons = [] if full else ["--basb-shard 1/2"]
+    path = folder / "gate.json"
+    path.write_text(json.dumps({"version": 1, "verdict": verdict, "scope": {"full": full, "reasons": reasons}}))
+    return path
+
+
+def deploy_and_gate(tag: str, env: dict[str, str], tmp_path: Path, verdict: str = "pass") -> None:
+    deployed = script("deploy.sh", tag, env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    report = passed_gate(tmp_path / f"gate-{tag}-{verdict}", verdict)
+    recorded = script("deploy.sh", "--passed", tag, str(report), env=env)
+    assert recorded.returncode == (0 if verdict == "pass" else 1), recorded.stderr
+
+
+def test_rollback_returns_to_the_last_release_that_passed_the_gate(stub_engine: dict[str, str], tmp_path: Path) -> None:
     state = tmp_path / "state"
-    first = script("deploy.sh", "1.0", env=stub_engine)
-    assert first.returncode == 0, first.stderr
-    assert (state / "current").read_text() == "1.0\n"
-    second = script("deploy.sh", "1.1", env=stub_engine)
-    assert second.returncode == 0, second.stderr
-    assert "1.1 is live (previous: 1.0)" in second.stdout
-    assert (state / "history").read_text() == "1.0\n"
+    deploy_and_gate("1.0", stub_engine, tmp_path)
+    deploy_and_gate("1.1", stub_engine, tmp_path)
+    assert (state / "passed").read_text() == "1.0\n1.1\n"
+    # 1.1 again, over 1.1: unhealthy this time. Back to 1.1 (the last good release), not to 1.0.
+    failed = script("deploy.sh", "1.1", env={**stub_engine, "STUB_HEALTH": "unhealthy", "BASB_READY_TIMEOUT": "0"})
+    assert failed.returncode == 1
+    assert "not healthy after 0s: vault=unhealthy" in failed.stdout + failed.stderr
+    assert (state / "current").read_text() == "1.1\n"
+    assert "rollback.sh (to 1.1, the last release that passed the gate)" in failed.stderr
     back = script("rollback.sh", env=stub_engine)
     assert back.returncode == 0, back.stderr
+    assert "rollback: 1.1 -> 1.1 (passed the gate)" in back.stdout
+    assert (state / "current").read_text() == "1.1\n"
+    # 1.2 deploys but fails its gate: never recorded, so the rollback goes to 1.1 again.
+    images = stub_engine["STUB_IMAGES"] + " " + " ".join(f"basb/{s}:1.2" for s in SERVICES)
+    env = {**stub_engine, "STUB_IMAGES": images}
+    deploy_and_gate("1.2", env, tmp_path, verdict="fail")
+    assert (state / "current").read_text() == "1.2\n"
+    assert (state / "passed").read_text() == "1.0\n1.1\n"
+    again = script("rollback.sh", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "rollback: 1.2 -> 1.1" in again.stdout
+    assert "not waiting for alerts to resolve: no BASB_ALERTMANAGER_URL given" in again.stdout
+    assert ups(env)[-1] == "BASB_TAG=1.1"
+    # An earlier good release by name; a release that never passed is refused.
+    older = script("rollback.sh", "1.0", env=env)
+    assert older.returncode == 0, older.stderr
     assert (state / "current").read_text() == "1.0\n"
-    assert (state / "history").read_text() == ""
-    assert ups(stub_engine) == ["BASB_TAG=1.0", "BASB_TAG=1.1", "BASB_TAG=1.0"]
-    again = script("rollback.sh", env=stub_engine)
-    assert again.returncode == 1
-    assert "no previous tag" in again.stderr
-    down = script("teardown.sh", env=stub_engine)
-    assert down.returncode == 0, down.stderr
-    calls = Path(stub_engine["STUB_LOG"]).read_text()
-    assert "--profile monitoring down --remove-orphans\n" in calls
-    assert "--volumes" not in calls
-    assert (state / "current").read_text() == "1.0\n"  # kept: the same release can be started again
+    refused = script("rollback.sh", "1.2", env=env)
+    assert refused.returncode == 1
+    assert "1.2 never passed the gate here; releases that did (oldest first): 1.0 1.1" in refused.stderr
+
+
+def test_only_a_full_passing_gate_of_the_current_release_is_recorded(
+    stub_engine: dict[str, str], tmp_path: Path
+) -> None:
+    assert script("deploy.sh", "1.0", env=stub_engine).returncode == 0
+    cases = {
+        "verdict is 'fail', not 'pass'": passed_gate(tmp_path / "failed", "fail"),
+        "a partial run (--basb-shard 1/2); merge every shard first": passed_gate(tmp_path / "shard", full=False),
+        "not a readable gate.json": tmp_path / "missing" / "gate.json",
+    }
+    for message, report in cases.items():
+        result = script("deploy.sh", "--passed", "1.0", str(report), env=stub_engine)
+        assert result.returncode == 1
+        assert message in result.stderr
+    other = script("deploy.sh", "--passed", "1.1", str(passed_gate(tmp_path / "ok")), env=stub_engine)
+    assert other.returncode == 1
+    assert "1.1 is not the deployed release (current: 1.0)" in other.stderr
+    assert not (tmp_path / "state" / "passed").exists()
+    nothing = script("rollback.sh", env=stub_engine)
+    assert nothing.returncode == 1
+    assert "no release passed the gate here" in nothing.stderr
+
+
+def test_teardown_keeps_the_monitoring_stack_unless_asked(stub_engine: dict[str, str]) -> None:
+    calls = Path(stub_engine["STUB_LOG"])
+    kept = script("teardown.sh", env={**stub_engine, "STUB_REMAINING": "id-prometheus\nid-pushgateway\n"})
+    assert kept.returncode == 0, kept.stderr
+    assert "monitoring kept running (2 containers; --with-monitoring removes it)" in kept.stdout
+    log = calls.read_text()
+    assert " rm --stop --force vault-init vault capture organize distill express search\n" in log
+    assert " down" not in log
+    assert "volume rm" not in log
+    calls.unlink()
+    alone = script("teardown.sh", "--delete-vault", env=stub_engine)
+    assert alone.returncode == 0, alone.stderr
+    log = calls.read_text()
+    assert " rm --stop --force " in log
+    assert "--profile monitoring" not in log  # nothing else ran: the network goes, monitoring was not there
+    assert " down --remove-orphans\n" in log
+    assert "docker BASB_TAG= volume rm basb-staging_vault\n" in log
+    calls.unlink()
+    everything = script("teardown.sh", "--with-monitoring", env=stub_engine)
+    assert everything.returncode == 0, everything.stderr
+    assert "--profile monitoring down --remove-orphans\n" in calls.read_text()
+    assert "volume rm" not in calls.read_text()
 
 
 def test_deploy_refuses_missing_images_and_keeps_the_current_tag(stub_engine: dict[str, str], tmp_path: Path) -> None:
@@ -160,22 +235,15 @@ def test_deploy_refuses_missing_images_and_keeps_the_current_tag(stub_engine: di
     assert ups(stub_engine) == ["BASB_TAG=1.0"]
 
 
-def test_an_unhealthy_deploy_is_not_recorded_and_points_at_rollback(
-    stub_engine: dict[str, str], tmp_path: Path
-) -> None:
-    assert script("deploy.sh", "1.0", env=stub_engine).returncode == 0
-    failed = script("deploy.sh", "1.1", env={**stub_engine, "STUB_HEALTH": "unhealthy", "BASB_READY_TIMEOUT": "0"})
-    assert failed.returncode == 1
-    assert "not healthy after 0s: vault=unhealthy" in failed.stdout + failed.stderr
-    assert "roll back with deploy/scripts/rollback.sh (back to 1.0)" in failed.stderr
-    assert (tmp_path / "state" / "current").read_text() == "1.0\n"
-    assert not (tmp_path / "state" / "history").exists()
-
-
 def test_script_usage_errors(stub_engine: dict[str, str]) -> None:
     assert "usage: deploy.sh TAG" in script("deploy.sh", env=stub_engine).stderr
     assert "not a valid image tag" in script("deploy.sh", "../x", env=stub_engine).stderr
     assert "usage: teardown.sh" in script("teardown.sh", "--all", env=stub_engine).stderr
+    assert (
+        "usage: deploy.sh TAG | deploy.sh --passed TAG GATE_JSON"
+        in script("deploy.sh", "--passed", "1.0", env=stub_engine).stderr
+    )
+    assert "usage: rollback.sh [TAG]" in script("rollback.sh", "1.0", "1.1", env=stub_engine).stderr
 
 
 def _engine_with_current_images() -> str | None:
