@@ -534,7 +534,7 @@ def _run(args: argparse.Namespace) -> int:
     for path in pruned.deleted:
         print(f"{verb}: {path}")
     for path in pruned.left_alone:
-        print(f"left alone (not a backup basb-vault wrote under this name): {path}")
+        print(f"left alone (not a backup that basb-vault backup wrote under this name): {path}")
     print(
         f"prune: {args.folder}: kept {len(pruned.kept)}, {verb} {len(pruned.deleted)}, "
         f"left alone {len(pruned.left_alone)}"
