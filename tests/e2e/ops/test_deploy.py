@@ -323,3 +323,22 @@ def _until_healthy(argv: list[str], env: dict[str, str]) -> subprocess.Completed
             assert result.returncode == 0, result.stdout
             return result
         time.sleep(0.5)
+
+
+def test_the_procedures_compose_commands_run(tmp_path: Path) -> None:
+    """`ps` and `logs --tail=100 SERVICE` of the procedure runbooks, for every service, on a project
+    of this test's own (read-only: nothing runs in it); `restart` takes the same service names."""
+    compose = tool("docker-compose", "Debian package docker-compose")
+    if run("docker", "info").returncode != 0:
+        if os.environ.get("BASB_REQUIRE_DOCKER"):
+            pytest.fail("BASB_REQUIRE_DOCKER is set (CI) but no Docker engine answers")
+        pytest.skip("no Docker engine answers")
+    project = f"basb-selftest-{free_port()}"
+    base = [compose, "-f", str(DEPLOY / "compose.yaml"), "-p", project]
+    assert run(*base, "ps", cwd=REPO).returncode == 0
+    for service in SERVICES:
+        logs = run(*base, "logs", "--tail=100", service, cwd=REPO)
+        assert logs.returncode == 0, logs.stderr
+    wrong = run(*base, "logs", "--tail=100", "no-such-service", cwd=REPO)
+    assert wrong.returncode == 1
+    assert "No such service: no-such-service" in wrong.stderr
