@@ -263,18 +263,40 @@ def _engine_with_current_images() -> str | None:
 
 
 def test_deploy_and_teardown_on_the_real_engine(tmp_path: Path) -> None:
+    """Deploy, then teardown beside a container of the monitoring profile (the stack's `prometheus`
+    service by its compose labels, so no monitoring image is built): it survives a plain teardown
+    and goes with --with-monitoring."""
     reason = _engine_with_current_images()
     if reason:
         pytest.skip(reason)
-    env = _env(BASB_DEPLOY_STATE=str(tmp_path / "state"), BASB_PROJECT=f"basb-selftest-{free_port()}")
+    project = f"basb-selftest-{free_port()}"
+    env = _env(BASB_DEPLOY_STATE=str(tmp_path / "state"), BASB_PROJECT=project)
+    monitor = f"{project}_prometheus_1"
     try:
         deployed = script("deploy.sh", "1.0", env=env)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         health = run(sys.executable, "-m", "pytest_basb.targets.healthcheck", "http://127.0.0.1:8946/mcp")
         assert health.returncode == 0, health.stdout
-    finally:
+        started = run("docker", "run", "-d", "--name", monitor, "--network", f"{project}_default",
+                      "--label", f"com.docker.compose.project={project}",
+                      "--label", "com.docker.compose.service=prometheus",
+                      "--label", "com.docker.compose.oneoff=False",
+                      "--label", "com.docker.compose.container-number=1",
+                      "--entrypoint", "sleep", "basb/search:1.0", "600")  # fmt: skip
+        assert started.returncode == 0, started.stderr
         down = script("teardown.sh", "--delete-vault", env=env)
-    assert down.returncode == 0, down.stderr
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert "monitoring kept running (1 containers" in down.stdout
+        left = run("docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
+                   "--format", "{{.Names}} {{.State}}")  # fmt: skip
+        assert left.stdout.split() == [monitor, "running"]
+        assert run("docker", "volume", "inspect", f"{project}_vault").returncode == 1  # deleted
+    finally:
+        everything = script("teardown.sh", "--with-monitoring", env=env)
+        run("docker", "rm", "-f", monitor)
+    assert everything.returncode == 0, everything.stdout + everything.stderr
+    assert run("docker", "container", "inspect", monitor).returncode == 1  # went with --with-monitoring
+    assert run("docker", "network", "inspect", f"{project}_default").returncode == 1
 
 
 def test_healthcheck_speaks_mcp_to_a_reference_service(tmp_path: Path) -> None:
