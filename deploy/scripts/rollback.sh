@@ -17,7 +17,7 @@ running=$(current_tag)
 if [[ $# -eq 1 ]]; then
     target=$1
     passed_tags | grep -qxF -- "$target" ||
-        die "$target never passed the gate here; releases that did (oldest first): $(passed_tags | paste -sd' ')"
+        die "$target never passed the gate here; releases that did (newest last): $(passed_tags | paste -sd' ')"
 else
     target=$(last_passed)
     [[ -n $target ]] || die "no release passed the gate here ($STATE_DIR/passed is empty); nothing to roll back to"

@@ -86,6 +86,13 @@ def test_scripts_are_shellcheck_clean() -> None:
     assert result.returncode == 0, result.stdout
 
 
+def test_every_script_stops_on_a_failed_command_also_inside_a_pipe() -> None:
+    scripts = [p for p in SCRIPTS.glob("*.sh") if p.name != "lib.sh"]  # lib.sh is sourced by them
+    assert len(scripts) == 3
+    for path in scripts:
+        assert "\nset -euo pipefail\n" in path.read_text(), path.name
+
+
 STUB = """#!/usr/bin/env bash
 # Stand-in for `{name}`: records each call, answers like the engine for the calls the scripts make.
 echo "{name} BASB_TAG=${{BASB_TAG:-}} $*" >> "$STUB_LOG"
@@ -174,9 +181,12 @@ def test_rollback_returns_to_the_last_release_that_passed_the_gate(stub_engine: 
     older = script("rollback.sh", "1.0", env=env)
     assert older.returncode == 0, older.stderr
     assert (state / "current").read_text() == "1.0\n"
+    again_good = script("deploy.sh", "--passed", "1.0", str(passed_gate(tmp_path / "gate-1.0-again")), env=env)
+    assert again_good.returncode == 0, again_good.stderr
+    assert (state / "passed").read_text() == "1.1\n1.0\n"  # once each, newest last
     refused = script("rollback.sh", "1.2", env=env)
     assert refused.returncode == 1
-    assert "1.2 never passed the gate here; releases that did (oldest first): 1.0 1.1" in refused.stderr
+    assert "1.2 never passed the gate here; releases that did (newest last): 1.1 1.0" in refused.stderr
 
 
 def test_only_a_full_passing_gate_of_the_current_release_is_recorded(
