@@ -36,8 +36,8 @@ def tool(name: str, reason: str) -> str:
     return path
 
 
-def run(*argv: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+def run(*argv: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def test_promtool_checks_config_and_rules() -> None:
@@ -173,8 +173,8 @@ def stub_engine(tmp_path: Path) -> dict[str, str]:
     )
 
 
-def script(name: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run("bash", str(SCRIPTS / name), *args, env=env)
+def script(name: str, *args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return run("bash", str(SCRIPTS / name), *args, env=env, timeout=timeout)
 
 
 def ups(env: dict[str, str]) -> list[str]:
@@ -328,10 +328,11 @@ def test_deploy_and_teardown_on_the_real_engine(tmp_path: Path) -> None:
     if reason:
         pytest.skip(reason)
     project = f"basb-selftest-{free_port()}"
-    env = _env(BASB_DEPLOY_STATE=str(tmp_path / "state"), BASB_PROJECT=project)
+    # Deadlines are guards: six containers may take minutes to turn healthy on a loaded machine.
+    env = _env(BASB_DEPLOY_STATE=str(tmp_path / "state"), BASB_PROJECT=project, BASB_READY_TIMEOUT="420")
     monitor = f"{project}_prometheus_1"
     try:
-        deployed = script("deploy.sh", "1.0", env=env)
+        deployed = script("deploy.sh", "1.0", env=env, timeout=600)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         health = run(sys.executable, "-m", "pytest_basb.targets.healthcheck", "http://127.0.0.1:8946/mcp")
         assert health.returncode == 0, health.stdout
@@ -350,8 +351,12 @@ def test_deploy_and_teardown_on_the_real_engine(tmp_path: Path) -> None:
         assert left.stdout.split() == [monitor, "running"]
         assert run("docker", "volume", "inspect", f"{project}_vault").returncode == 1  # deleted
     finally:
-        everything = script("teardown.sh", "--with-monitoring", env=env)
+        everything = script("teardown.sh", "--with-monitoring", env=env, timeout=300)
         run("docker", "rm", "-f", monitor)
+        # the throwaway project's volumes (Prometheus' data volume is kept by every teardown)
+        volumes = run("docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={project}")
+        for volume in volumes.stdout.split():
+            run("docker", "volume", "rm", volume)
     assert everything.returncode == 0, everything.stdout + everything.stderr
     assert run("docker", "container", "inspect", monitor).returncode == 1  # went with --with-monitoring
     assert run("docker", "network", "inspect", f"{project}_default").returncode == 1
