@@ -16,12 +16,13 @@ def result_for(
     item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None], state: BasbState
 ) -> CheckResult | None:
     marker = item.get_closest_marker("basb_check")
-    service_id = service_of(item)
+    judged = item.stash.get(RESULT_KEY, None)
+    # An environment-wide check (monitoring.rules) has no service parameter: its verdict names its subject.
+    service_id = service_of(item) or (judged.service if judged is not None else None)
     if marker is None or service_id is None:
         return None
     if report.when != "call" and report.passed:
         return None
-    judged = item.stash.get(RESULT_KEY, None)
     if judged is not None and report.when == "call":
         return dataclasses.replace(judged, duration_s=round(report.duration, 4))
     if report.skipped:
