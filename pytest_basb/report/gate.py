@@ -451,6 +451,11 @@ MONITORING_STACK_CHECKS: tuple[str, ...] = (
     "monitoring.gate_metrics",
 )
 
+NO_STACK_CHECKS = (
+    "no monitoring.targets/rules/alerting/gate_metrics checks ran: add `monitoring: {prometheus_url: ..., "
+    "alertmanager_url: ...}` to the environment in the inventory so the gate reads its Prometheus and Alertmanager"
+)
+
 
 def _monitoring(
     checks: Sequence[CheckResult], ids: Sequence[str], searched: Sequence[Path], _ci: bool | None
@@ -460,26 +465,19 @@ def _monitoring(
     not evaluated. Each failure names its runbook."""
     ran = _ran(checks, ("monitoring.",))
     stack = [c for c in ran if c.id in MONITORING_STACK_CHECKS]
-    if not stack:
-        return GateItem(
-            MONITORING,
-            NOT_EVALUATED,
-            (
-                "no monitoring.targets/rules/alerting/gate_metrics checks ran: add `monitoring: {prometheus_url: ..., "
-                "alertmanager_url: ...}` to the environment in the inventory so the gate reads its Prometheus "
-                "and Alertmanager",
-            ),
-        )
     blocked = blocked_by(ran)
     failures = [c for c in ran if c.outcome in BLOCKING and check_key(c) not in blocked]
-    lines = [f"{plural(len(stack), 'monitoring-stack check')} ran, {sum(c.outcome in BLOCKING for c in stack)} failing"]
+    failing = sum(c.outcome in BLOCKING for c in stack)
+    lines = [f"{plural(len(stack), 'monitoring-stack check')} ran, {failing} failing" if stack else NO_STACK_CHECKS]
     for check in failures:
         runbook = find_runbook(searched, check.id) if searched else None
         where = f" (runbook: {runbook})" if runbook else ""
         lines.append(f"{check.id} on {check.service}: {check.message or check.outcome}{where}")
     lines += blocked_lines(ran)
-    if failures:
+    if failures:  # a failing monitoring.metrics counts too, with or without a `monitoring:` block
         return GateItem(MONITORING, "fail", tuple(lines))
+    if not stack:
+        return GateItem(MONITORING, NOT_EVALUATED, tuple(lines))
     missing = [cid for cid in MONITORING_STACK_CHECKS if cid not in {c.id for c in stack}]
     targeted = {c.service for c in stack if c.id == "monitoring.targets"}
     unmonitored = [sid for sid in ids if sid not in targeted and not sid.startswith(ENVIRONMENT_WIDE_PREFIX)]
