@@ -254,7 +254,9 @@ def stack(services: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             daemon.stop()
 
 
-def inventory(search_port: int, prometheus: str, alertmanager: str | None, *, extra_service: bool = False) -> str:
+def inventory(
+    search_port: int, prometheus: str, alertmanager: str | None, *, extra_service: bool = False, t_extra: str = ""
+) -> str:
     am = f", alertmanager_url: {alertmanager}" if alertmanager else ""
     ghost = (
         f"""
@@ -274,7 +276,7 @@ def inventory(search_port: int, prometheus: str, alertmanager: str | None, *, ex
     version: 1
     environments:
       t:
-        {block}
+        {block}{t_extra}
         services:{service}
       fresh:
         {block}
@@ -351,6 +353,30 @@ def test_prometheus_down_fails_every_check_with_connection_refused(gate: Gate, t
     assert outcomes == dict.fromkeys(
         ("monitoring.targets", "monitoring.rules", "monitoring.alerting", "monitoring.gate_metrics"), "fail"
     )
+
+
+def test_policy_levels_and_waivers_apply_to_the_environment_wide_checks(gate: Gate) -> None:
+    prometheus = f"http://127.0.0.1:{free_port()}"  # down: every check fails unless the policy says otherwise
+    gate.write(
+        inventory(
+            free_port(),
+            prometheus,
+            None,
+            t_extra="""
+        policy: {checks: {monitoring.rules: "off", monitoring.gate_metrics: warn}}
+        waivers:
+          - {check: monitoring.alerting, service: "*", reason: "ticket OPS-1", expires: "2999-01-01"}""",
+        )
+    )
+    item, data = run_monitoring(gate, "t")
+    outcomes = {c["id"]: c["outcome"] for c in data["checks"] if c["id"] != "monitoring.metrics"}
+    assert outcomes == {
+        "monitoring.targets": "fail",
+        "monitoring.rules": "skip",
+        "monitoring.alerting": "waived",
+        "monitoring.gate_metrics": "warn",
+    }
+    assert item["status"] == "fail"  # monitoring.targets still fails
 
 
 def test_broken_rules_and_no_alertmanager_fail_the_item(gate: Gate, services: int, tmp_path: Path) -> None:
