@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -118,11 +118,16 @@ class Scope:
         """The scope of a run known to be complete (a merge of every shard, a report built from data)."""
         return cls(
             suites=ordered_suites({suite_of(c.id) for c in checks}),
-            services_checked=len({c.service for c in checks}),
+            services_checked=count_services(c.service for c in checks),
             services_total=len(service_ids),
             checks_selected=len(checks),
             checks_total=len(checks),
         )
+
+
+def count_services(ids: Iterable[str]) -> int:
+    """How many distinct services `ids` name; an environment-wide subject (`@<env>`) is no service."""
+    return len({sid for sid in ids if not sid.startswith(ENVIRONMENT_WIDE_PREFIX)})
 
 
 def ordered_suites(suites: set[str] | frozenset[str]) -> tuple[str, ...]:

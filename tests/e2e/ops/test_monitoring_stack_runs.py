@@ -317,6 +317,8 @@ def test_healthy_stack_passes_the_monitoring_item_once_the_gate_pushed_its_metri
         ("monitoring.metrics", "search"): "skip",  # no metrics_url in this inventory
     }
     assert [s["id"] for s in data["services"]] == ["search"]  # the environment-wide checks are no service row
+    assert data["scope"]["services"] == {"checked": 1, "total": 1}
+    assert data["scope"]["checks"] == {"selected": 5, "total": 5}
     assert first["status"] in ("pass", "fail")  # the first run judged what was (not) pushed before it
 
 
