@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_basb.flows.model import Flow
-from pytest_basb.inventory.secret_values import says_secret, service_secrets
+from pytest_basb.inventory.secret_values import says_secret, service_secrets, url_secrets
 from pytest_basb.model.json_schema import schema_problem
 from pytest_basb.policy.levels import Policy
 from pytest_basb.policy.waivers import Waiver
@@ -244,6 +244,8 @@ def load_environment(
     monitoring_key = f"environments.{name}.monitoring"
     raw_monitoring = _substitute(path, monitoring_key, merged.get("monitoring"), environ, monitoring_uses)
     secrets |= {value for _where, variable, value in monitoring_uses if says_secret(variable)}
+    for url_key in ("prometheus_url", "alertmanager_url"):  # their user name, password and query values
+        secrets |= url_secrets(str((raw_monitoring or {}).get(url_key) or ""))
     chain = _extends_chain(path, environments, name)
     service_ids = [s.id for s in services]
     return Environment(

@@ -73,3 +73,15 @@ def test_bad_blocks_name_the_key_and_the_fix(
     for fragment in fragments:
         assert fragment in message, message
     assert "prom:9090" not in message  # a value from the environment is never shown
+
+
+def test_credentials_in_the_urls_are_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\nenvironments:\n  t:\n    monitoring:\n"
+        "      prometheus_url: http://gate:${PROM_PW}@prom:9090\n"
+        "      alertmanager_url: http://am:9093/?token=${AM}\n" + SERVICES
+    )
+    environment = load_environment(path, "t", environ={"PROM_PW": "hunter2", "AM": "s3cr3t"})
+    assert {"gate", "hunter2", "s3cr3t"} <= environment.secrets
+    assert "prom" not in environment.secrets
