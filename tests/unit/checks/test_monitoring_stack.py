@@ -3,7 +3,9 @@ Prometheus 2.42 and Alertmanager 0.25 answer."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pytest_basb.checks import monitoring_stack as ms
@@ -186,3 +188,47 @@ def test_gate_metrics_absent_name_what_is_missing() -> None:
 
 def test_gate_metrics_query_escapes_the_environment() -> None:
     assert ms.gate_metrics_query('a"b') == '{__name__=~"basb_.+|push_time_seconds", environment="a\\"b"}'
+
+
+# Answers recorded from Debian's prometheus 2.42 and prometheus-alertmanager 0.25 (the e2e stack's
+# daemons: search scraped with a relabel to service="search", Watchdog, one rule reading a metric
+# that does not exist and one whose evaluation fails); ports made stable.
+RECORDED = json.loads((Path(__file__).parent / "recorded" / "prometheus-2.42.json").read_text())
+
+
+def data(name: str) -> Any:
+    return RECORDED[name]["data"] if name != "am_alerts" else RECORDED[name]
+
+
+def test_recorded_targets() -> None:
+    scraped = data("targets")["activeTargets"][0]["lastScrape"]
+    at = datetime.fromisoformat(scraped[:26] + "+00:00") + timedelta(seconds=2)
+    assert ms.scrape_targets("search", data("targets"), None, now=at).outcome == "pass"
+    assert ms.scrape_targets("search", data("targets"), None, now=at, job="basb-services").outcome == "pass"
+    late = ms.scrape_targets("search", data("targets"), None, now=at + timedelta(seconds=60))
+    assert "last scraped 62 s ago (bound 13 s: 3 x 1 s interval + 10 s)" in str(late.message)
+    assert ms.scrape_targets("capture", data("targets"), None, now=at).outcome == "fail"
+
+
+def test_recorded_rules() -> None:
+    result = ms.rule_health("@t", data("rules"), None, data("names"), None)
+    assert result.message == (
+        "rule basb:duplicate_labelsets (group basb) is broken: vector cannot contain metrics with the same labelset; "
+        "rule ReadsNothing (group basb) reads metric(s) Prometheus has no series of: basb_no_such_metric_total"
+    )
+
+
+def test_recorded_alert_path() -> None:
+    result = ms.alert_path(
+        "@t",
+        watchdog="Watchdog",
+        alertmanagers=data("alertmanagers"),
+        alertmanagers_error=None,
+        alerts=data("alerts"),
+        alerts_error=None,
+        received=data("am_alerts"),
+        received_error=None,
+        alertmanager_url="http://127.0.0.1:9093",
+    )
+    assert result.outcome == "pass"
+    assert result.evidence["alertmanagers"] == ["http://127.0.0.1:9093/api/v2/alerts"]
