@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from pytest_basb.run.harness import BasbCheckWarning as BasbCheckWarning
     from pytest_basb.run.harness import DeclaredCall as DeclaredCall
     from pytest_basb.run.harness import ServiceUnderTest as ServiceUnderTest
+    from pytest_basb.run.monitoring import MonitoringUnderTest as MonitoringUnderTest
 
 # public name -> (module, attribute or None for the module itself)
 _EXPORTS: dict[str, tuple[str, str | None]] = {
@@ -61,6 +62,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "FlowUnderTest": ("pytest_basb.run.flow_runner", "FlowUnderTest"),
     "Flow": ("pytest_basb.flows.model", "Flow"),
     "FlowStep": ("pytest_basb.flows.model", "FlowStep"),
+    # the environment's Prometheus and Alertmanager (the inventory's `monitoring:`)
+    "MonitoringUnderTest": ("pytest_basb.run.monitoring", "MonitoringUnderTest"),
     # the check result record and the ways to make one
     "CheckResult": ("pytest_basb.model.results", "CheckResult"),
     "Outcome": ("pytest_basb.model.results", "Outcome"),
@@ -90,6 +93,7 @@ __all__ = [
     "FlowStep",
     "FlowUnderTest",
     "Handshake",
+    "MonitoringUnderTest",
     "Outcome",
     "Prompt",
     "Regression",

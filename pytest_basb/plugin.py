@@ -24,6 +24,7 @@ from pytest_basb.run.fixtures import (
     basb_declared_call,
     basb_environment,
     basb_flow,
+    basb_monitoring,
     basb_service,
     basb_service_for_role,
     basb_vault,
@@ -36,7 +37,15 @@ from pytest_basb.run.scope import chosen_by_markexpr
 from pytest_basb.run.setup import launch_services, prepare_environment
 from pytest_basb.run.state import HANDSHAKE_CHECK, STATE_KEY, BasbState
 
-__all__ = ["basb_declared_call", "basb_environment", "basb_flow", "basb_service", "basb_service_for_role", "basb_vault"]
+__all__ = [
+    "basb_declared_call",
+    "basb_environment",
+    "basb_flow",
+    "basb_monitoring",
+    "basb_service",
+    "basb_service_for_role",
+    "basb_vault",
+]
 
 # The state of this process's run, for the Ctrl-C hook (which pytest calls without a config).
 _active_state: BasbState | None = None
@@ -163,6 +172,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         name = "basb_declared_call" if wants_call else "basb_service"
         parametrize(metafunc, name, [], [], "not built per service: -m does not choose this test")
         return
+    if wants_service and "basb_monitoring" in metafunc.fixturenames:
+        environment = state.environment
+        if environment is None or environment.monitoring is None:  # one visible skip, not one per service
+            from pytest_basb.run.monitoring import NO_MONITORING
+
+            parametrize(metafunc, "basb_service", [], [], NO_MONITORING)
+            return
     services = list(state.environment.services) if state.environment else []
     role_marker = metafunc.definition.get_closest_marker("basb_role")
     if role_marker is not None:  # role suites test the BASB contract: a `role:` alone is a label

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pytest_basb.flows.model import Flow
-from pytest_basb.inventory.secret_values import says_secret, service_secrets
+from pytest_basb.inventory.secret_values import says_secret, service_secrets, url_secrets
 from pytest_basb.model.json_schema import schema_problem
 from pytest_basb.policy.levels import Policy
 from pytest_basb.policy.waivers import Waiver
@@ -137,6 +137,18 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """The environment's `monitoring:` block: where its Prometheus and Alertmanager answer."""
+
+    prometheus_url: str
+    alertmanager_url: str | None = None  # None: the first active Alertmanager Prometheus reports
+    job: str | None = None  # only scrape targets of this job count (the probe exporter's)
+    watchdog: str = "Watchdog"  # the always-firing alert that proves the alert path
+    max_age_s: float = 6 * 3600.0  # how old the gate's own pushed metrics may be
+    timeout_s: float = 5.0  # per request to Prometheus or Alertmanager
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     source: Path
@@ -148,6 +160,7 @@ class Environment:
     flows: tuple[Flow, ...] = ()  # declared flows (docs/flows.md), sorted by name
     policy: Policy = field(default_factory=Policy)  # check levels (policy/levels.py)
     waivers: tuple[Waiver, ...] = ()
+    monitoring: Monitoring | None = None  # None: the Monitoring gate item is not evaluated
 
     def service(self, service_id: str) -> ServiceConfig:
         return self._by_id[service_id]
@@ -227,6 +240,12 @@ def load_environment(
     base = path.parent
     from pytest_basb.inventory.policy import policy_of, waivers_of
 
+    monitoring_uses: Uses = []
+    monitoring_key = f"environments.{name}.monitoring"
+    raw_monitoring = _substitute(path, monitoring_key, merged.get("monitoring"), environ, monitoring_uses)
+    secrets |= {value for _where, variable, value in monitoring_uses if says_secret(variable)}
+    for url_key in ("prometheus_url", "alertmanager_url"):  # their user name, password and query values
+        secrets |= url_secrets(str((raw_monitoring or {}).get(url_key) or ""))
     chain = _extends_chain(path, environments, name)
     service_ids = [s.id for s in services]
     return Environment(
@@ -239,6 +258,29 @@ def load_environment(
         flows=flows,
         policy=policy_of(path, data, chain, service_ids, known_checks),
         waivers=waivers_of(path, environments, chain, service_ids, known_checks),
+        monitoring=_monitoring(path, monitoring_key, raw_monitoring),
+    )
+
+
+def _monitoring(path: Path, key: str, raw: Mapping[str, Any] | None) -> Monitoring | None:
+    if raw is None:
+        return None
+    urls: dict[str, str | None] = {}
+    for url_key in ("prometheus_url", "alertmanager_url"):
+        url = raw.get(url_key)
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):  # a ${VAR} resolved to something else
+            raise InventoryError(
+                f"{path}: {key}.{url_key}: not an http(s) URL after ${{VAR}} substitution; "
+                f"write e.g. {url_key}: http://127.0.0.1:{9090 if url_key == 'prometheus_url' else 9093}"
+            )
+        urls[url_key] = url.rstrip("/") if url else None
+    return Monitoring(
+        prometheus_url=str(urls["prometheus_url"]),
+        alertmanager_url=urls["alertmanager_url"],
+        job=raw.get("job"),
+        watchdog=raw.get("watchdog", "Watchdog"),
+        max_age_s=float(raw.get("max_age_s", Monitoring.max_age_s)),
+        timeout_s=float(raw.get("timeout_s", Monitoring.timeout_s)),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,8 @@ from pytest_basb.policy.waivers import WaiverStatus
 # The suites every report shows, in this order; other suites (basb.*, monitoring.*) are counted too.
 SUITES: tuple[str, ...] = ("health", "smoke", "basb", "security", "regression")
 BLOCKING: frozenset[str] = frozenset({"fail", "error"})
+# The service id of a check about the whole environment (`@staging`: monitoring.rules), never a service row.
+ENVIRONMENT_WIDE_PREFIX: Final = "@"
 NOT_EVALUATED: Final = "not evaluated"
 
 Verdict = Literal["pass", "fail", "none"]  # none: nothing was checked
@@ -116,11 +118,16 @@ class Scope:
         """The scope of a run known to be complete (a merge of every shard, a report built from data)."""
         return cls(
             suites=ordered_suites({suite_of(c.id) for c in checks}),
-            services_checked=len({c.service for c in checks}),
+            services_checked=count_services(c.service for c in checks),
             services_total=len(service_ids),
             checks_selected=len(checks),
             checks_total=len(checks),
         )
+
+
+def count_services(ids: Iterable[str]) -> int:
+    """How many distinct services `ids` name; an environment-wide subject (`@<env>`) is no service."""
+    return len({sid for sid in ids if not sid.startswith(ENVIRONMENT_WIDE_PREFIX)})
 
 
 def ordered_suites(suites: set[str] | frozenset[str]) -> tuple[str, ...]:
@@ -313,7 +320,8 @@ def build_gate(
     known = {s.id: s for s in services}
     # A result for a service the caller did not list is still reported, never dropped.
     for service_id in sorted({c.service for c in checks} - known.keys()):
-        known[service_id] = ServiceSummary(id=service_id)
+        if not service_id.startswith(ENVIRONMENT_WIDE_PREFIX):
+            known[service_id] = ServiceSummary(id=service_id)
     by_service: dict[str, list[CheckResult]] = {}
     for check in checks:
         by_service.setdefault(check.service, []).append(check)
@@ -440,8 +448,51 @@ def _accessibility(
     return _every_service(ACCESSIBILITY, ("health.", "smoke."), checks, ids)
 
 
-def _monitoring(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Sequence[Path], _ci: bool | None) -> GateItem:
-    return _any_evidence(MONITORING, ("health.http_health", "monitoring."), checks)
+# The checks that read the environment's Prometheus and Alertmanager; the Monitoring item needs them all.
+MONITORING_STACK_CHECKS: tuple[str, ...] = (
+    "monitoring.targets",
+    "monitoring.rules",
+    "monitoring.alerting",
+    "monitoring.gate_metrics",
+)
+
+NO_STACK_CHECKS = (
+    "no monitoring.targets/rules/alerting/gate_metrics checks ran: add `monitoring: {prometheus_url: ..., "
+    "alertmanager_url: ...}` to the environment in the inventory so the gate reads its Prometheus and Alertmanager"
+)
+
+
+def _monitoring(
+    checks: Sequence[CheckResult], ids: Sequence[str], searched: Sequence[Path], _ci: bool | None
+) -> GateItem:
+    """Pass only when every monitoring-stack check ran and passed (monitoring.targets on every service)
+    and no other monitoring.* check failed; without any of them (no `monitoring:` block) the item is
+    not evaluated. Each failure names its runbook."""
+    ran = _ran(checks, ("monitoring.",))
+    stack = [c for c in ran if c.id in MONITORING_STACK_CHECKS]
+    blocked = blocked_by(ran)
+    failures = [c for c in ran if c.outcome in BLOCKING and check_key(c) not in blocked]
+    failing = sum(c.outcome in BLOCKING for c in stack)
+    lines = [f"{plural(len(stack), 'monitoring-stack check')} ran, {failing} failing" if stack else NO_STACK_CHECKS]
+    for check in failures:
+        runbook = find_runbook(searched, check.id) if searched else None
+        where = f" (runbook: {runbook})" if runbook else ""
+        lines.append(f"{check.id} on {check.service}: {check.message or check.outcome}{where}")
+    lines += blocked_lines(ran)
+    if failures:  # a failing monitoring.metrics counts too, with or without a `monitoring:` block
+        return GateItem(MONITORING, "fail", tuple(lines))
+    if not stack:
+        return GateItem(MONITORING, NOT_EVALUATED, tuple(lines))
+    missing = [cid for cid in MONITORING_STACK_CHECKS if cid not in {c.id for c in stack}]
+    targeted = {c.service for c in stack if c.id == "monitoring.targets"}
+    unmonitored = [sid for sid in ids if sid not in targeted and not sid.startswith(ENVIRONMENT_WIDE_PREFIX)]
+    if missing:
+        lines.append(f"did not run: {', '.join(missing)}")
+    elif unmonitored:
+        lines.append(f"monitoring.targets did not run for: {', '.join(unmonitored)}")
+    if missing or unmonitored:
+        return GateItem(MONITORING, NOT_EVALUATED, tuple(lines))
+    return GateItem(MONITORING, "pass", tuple(lines))
 
 
 def _security(checks: Sequence[CheckResult], _ids: Sequence[str], _rb: Sequence[Path], _ci: bool | None) -> GateItem:

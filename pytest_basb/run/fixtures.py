@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # imported inside the fixtures: loading the plugin stays chea
     from pytest_basb.inventory.load import Environment
     from pytest_basb.run.flow_runner import FlowUnderTest
     from pytest_basb.run.harness import DeclaredCall, ServiceUnderTest
+    from pytest_basb.run.monitoring import MonitoringUnderTest
 
 
 def _state(request: pytest.FixtureRequest) -> BasbState:
@@ -63,6 +64,14 @@ def basb_flow(request: pytest.FixtureRequest) -> FlowUnderTest:
 
     _home, name = request.param
     return FlowUnderTest(state, state.environment.flow(name), request.node)
+
+
+@pytest.fixture
+def basb_monitoring(request: pytest.FixtureRequest) -> MonitoringUnderTest:
+    """The environment's Prometheus and Alertmanager (`monitoring:`); the test skips without one."""
+    from pytest_basb.run.monitoring import MonitoringUnderTest
+
+    return MonitoringUnderTest.of(_state(request), request.node)
 
 
 @pytest.fixture(scope="session")

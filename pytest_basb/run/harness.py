@@ -16,6 +16,7 @@ from pytest_basb.run.state import RESULT_KEY, BasbState
 
 if TYPE_CHECKING:
     from pytest_basb.connection.session import ServiceSession
+    from pytest_basb.run.monitoring import MonitoringUnderTest
 
 
 class BasbCheckWarning(UserWarning):
@@ -85,29 +86,41 @@ class ServiceUnderTest:
 
     def judge(self, result: CheckResult) -> CheckResult:
         """Record `result` for the gate and make the test fail, warn or skip accordingly."""
-        env = self._state.environment
-        result = dataclasses.replace(
-            result,
-            message=self._state.redactor.text(result.message) if result.message else result.message,
-            evidence=self._state.redactor.data(result.evidence),
-            environment=env.name if env else "",
-            nodeid=self._node.nodeid,
-        )
-        result = apply_policy(self._state, result)  # the check policy and the waivers in force
-        self._node.stash[RESULT_KEY] = result
-        label = f"{result.id} [{result.service}]"
-        if result.outcome in ("fail", "error"):
-            pytest.fail(f"{label}: {result.message}", pytrace=False)
-        if result.outcome == "warn":
-            warnings.warn(BasbCheckWarning(f"{label}: {result.message}"), stacklevel=2)
-        if result.outcome == "waived" and result.waiver:
-            waiver = result.waiver
-            note = f"waived until {waiver['expires']} ({waiver['reason']})"
-            warnings.warn(BasbCheckWarning(f"{label}: {note}: {result.message}"), stacklevel=2)
-        if result.outcome == "skip":
-            # Reported at the test's location, not here (as pytest does for skip markers).
-            raise pytest.skip.Exception(f"{label}: {result.message}", _use_item_location=True)
-        return result
+        return record_verdict(self._state, self._node, result)
+
+    @property
+    def monitoring(self) -> MonitoringUnderTest:
+        """The environment's monitoring stack (`monitoring:`); the test skips when there is none."""
+        from pytest_basb.run.monitoring import MonitoringUnderTest
+
+        return MonitoringUnderTest.of(self._state, self._node)
+
+
+def record_verdict(state: BasbState, node: pytest.Item, result: CheckResult) -> CheckResult:
+    """Record `result` on the test for the gate and make the test fail, warn or skip accordingly."""
+    env = state.environment
+    result = dataclasses.replace(
+        result,
+        message=state.redactor.text(result.message) if result.message else result.message,
+        evidence=state.redactor.data(result.evidence),
+        environment=env.name if env else "",
+        nodeid=node.nodeid,
+    )
+    result = apply_policy(state, result)  # the check policy and the waivers in force
+    node.stash[RESULT_KEY] = result
+    label = f"{result.id} [{result.service}]"
+    if result.outcome in ("fail", "error"):
+        pytest.fail(f"{label}: {result.message}", pytrace=False)
+    if result.outcome == "warn":
+        warnings.warn(BasbCheckWarning(f"{label}: {result.message}"), stacklevel=3)
+    if result.outcome == "waived" and result.waiver:
+        waiver = result.waiver
+        note = f"waived until {waiver['expires']} ({waiver['reason']})"
+        warnings.warn(BasbCheckWarning(f"{label}: {note}: {result.message}"), stacklevel=3)
+    if result.outcome == "skip":
+        # Reported at the test's location, not here (as pytest does for skip markers).
+        raise pytest.skip.Exception(f"{label}: {result.message}", _use_item_location=True)
+    return result
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pytest
 
 from pytest_basb.model.mcp_data import ServiceError
 from pytest_basb.model.results import CheckResult
+from pytest_basb.report.gate import ENVIRONMENT_WIDE_PREFIX
 from pytest_basb.run.policy import apply_policy
 from pytest_basb.run.state import RESULT_KEY, BasbState
 
@@ -16,12 +17,13 @@ def result_for(
     item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None], state: BasbState
 ) -> CheckResult | None:
     marker = item.get_closest_marker("basb_check")
-    service_id = service_of(item)
+    judged = item.stash.get(RESULT_KEY, None)
+    # An environment-wide check (monitoring.rules) has no service parameter: its verdict names its subject.
+    service_id = service_of(item) or (judged.service if judged is not None else environment_wide_subject(item, state))
     if marker is None or service_id is None:
         return None
     if report.when != "call" and report.passed:
         return None
-    judged = item.stash.get(RESULT_KEY, None)
     if judged is not None and report.when == "call":
         return dataclasses.replace(judged, duration_s=round(report.duration, 4))
     if report.skipped:
@@ -77,6 +79,17 @@ def service_of(item: pytest.Item) -> str | None:
             pair = callspec.params[name]
             value = pair[0] if pair else None
     return str(value) if value is not None else None
+
+
+def environment_wide_subject(item: pytest.Item, state: BasbState) -> str | None:
+    """`@<environment>` for an environment-wide monitoring check of an environment with `monitoring:`
+    (so one the policy turns off is still reported); None for any other test."""
+    environment = state.environment
+    if environment is None or environment.monitoring is None:
+        return None
+    if "basb_monitoring" not in getattr(item, "fixturenames", ()) or service_of(item) is not None:
+        return None
+    return ENVIRONMENT_WIDE_PREFIX + environment.name
 
 
 def service_in_nodeid(nodeid: str) -> str | None:

@@ -34,11 +34,11 @@ def turn_off(state: BasbState, items: list[pytest.Item]) -> None:
     environment = state.environment
     if environment is None or not environment.policy:
         return
-    from pytest_basb.run.outcome import service_of
+    from pytest_basb.run.outcome import environment_wide_subject, service_of
 
     for item in items:
         marker = item.get_closest_marker("basb_check")
-        service = service_of(item)
+        service = service_of(item) or environment_wide_subject(item, state)
         if marker is None or service is None:
             continue
         reason = off_reason(environment.policy, str(marker.args[0]), service)

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from pytest_basb.model.files import atomic_write
 from pytest_basb.policy.catalogue import shipped_check_ids
 from pytest_basb.policy.waivers import waiver_statuses
-from pytest_basb.report.gate import GateReport, PolicyChange, Scope, ServiceSummary, build_gate, matched_waivers
+from pytest_basb.report.gate import (
+    GateReport,
+    PolicyChange,
+    Scope,
+    ServiceSummary,
+    build_gate,
+    count_services,
+    matched_waivers,
+)
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
 from pytest_basb.run.scope import run_scope
 from pytest_basb.run.shipped import runbook_dirs
@@ -127,7 +135,7 @@ def stopped_early(scope: Scope | None, state: BasbState) -> Scope | None:
         return scope
     return dataclasses.replace(
         scope,
-        services_checked=len({r.service for r in state.results.values()}),
+        services_checked=count_services(r.service for r in state.results.values()),
         checks_selected=len(state.results),
         reasons=(*scope.reasons, f"{state.stopped_early} (-x/--maxfail)"),
     )

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from pytest_basb.model.files import publish_json
-from pytest_basb.report.gate import Scope, ordered_suites, suite_of
-from pytest_basb.run.outcome import service_of
+from pytest_basb.report.gate import Scope, count_services, ordered_suites, suite_of
+from pytest_basb.run.outcome import environment_wide_subject, service_of
 from pytest_basb.run.state import BasbState
 
 SCOPE_FILE = "scope.json"
@@ -36,12 +36,12 @@ class ScopeRecorder:
         if not any(item.get_closest_marker("basb_check") for item in items):
             return  # no suite was collected (e.g. this project's self-tests): no gate run, no scope
         chosen = _mark_filter(config)
-        self.intended = [check for item in items if (check := _check_of(item)) is not None and chosen(item)]
+        self.intended = [check for item in items if (check := _check_of(item, self.state)) is not None and chosen(item)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.intended is None or not self.state.active:
             return
-        selected = [check for item in session.items if (check := _check_of(item)) is not None]
+        selected = [check for item in session.items if (check := _check_of(item, self.state)) is not None]
         scope = scope_of(session.config, self.state, self.intended, selected)
         if hasattr(session.config, "workerinput"):
             if self.state.run_dir is not None:  # every worker collects the same: any one of them will do
@@ -71,8 +71,8 @@ def scope_of(config: pytest.Config, state: BasbState, intended: Sequence[_Check]
     inventory_services = len(state.environment.services) if state.environment is not None else 0
     return Scope(
         suites=ordered_suites({suite_of(check) for _, check in intended}),
-        services_checked=len({service for service, _ in selected}),
-        services_total=inventory_services if narrower else len({service for service, _ in intended}),
+        services_checked=count_services(service for service, _ in selected),
+        services_total=inventory_services if narrower else count_services(service for service, _ in intended),
         checks_selected=len(selected),
         checks_total=None if narrower else len(intended),
         reasons=tuple(reasons),
@@ -114,9 +114,9 @@ def suite_roots(config: pytest.Config) -> list[Path]:
     return [p.resolve() for p in [*([shipped] if shipped else []), *testpaths]]
 
 
-def _check_of(item: pytest.Item) -> _Check | None:
+def _check_of(item: pytest.Item, state: BasbState) -> _Check | None:
     marker = item.get_closest_marker("basb_check")
-    service = service_of(item)
+    service = service_of(item) or environment_wide_subject(item, state)
     return (service, str(marker.args[0])) if marker is not None and service is not None else None
 
 

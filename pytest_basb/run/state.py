@@ -96,6 +96,7 @@ class BasbState:
     locations: dict[str, str] = field(default_factory=dict)  # nodeid -> its file, relative to the rootdir
     stopped_early: str | None = None  # "stopping after 1 failures": -x / --maxfail ended the run
     blamed: dict[str, str] = field(default_factory=dict)  # service -> the check that reported its failed launch
+    monitoring_answers: dict[str, Any] = field(default_factory=dict)  # API path -> answer, read once per process
 
     @property
     def active(self) -> bool:

@@ -89,8 +89,10 @@ def test_a_run_writes_metrics_events_pushes_and_judges_monitoring_and_ci(
     assert metrics_check["outcome"] == "pass", metrics_check["message"]
     assert metrics_check["evidence"]["samples"] > 0
     monitoring = item(data, MONITORING)
-    assert monitoring["status"] == "pass"
-    assert any("monitoring." in line for line in monitoring["evidence"])
+    # A metrics endpoint alone is no evidence that monitoring works: that takes the environment's
+    # Prometheus and Alertmanager (tests/e2e/ops/test_monitoring_stack_runs.py).
+    assert monitoring["status"] == "not evaluated"
+    assert "add `monitoring: {prometheus_url: ..." in monitoring["evidence"][0]
     ci_item = item(data, CI_CD)
     assert ci_item["status"] == "fail"
     assert "failed job: images (failure)" in ci_item["evidence"]

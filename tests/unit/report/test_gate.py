@@ -157,7 +157,8 @@ def test_items_without_evidence_are_never_pass(results: list[CheckResult]) -> No
 def test_monitoring_and_security_evidence() -> None:
     base = healthy("capture") + healthy("search")
     ok = gate([*base, check("health.http_health", "search"), check("security.auth_required", "search")])
-    assert (item(ok, MONITORING), item(ok, SECURITY)) == ("pass", "pass")
+    # A health endpoint is no monitoring evidence: only the monitoring-stack checks are.
+    assert (item(ok, MONITORING), item(ok, SECURITY)) == ("not evaluated", "pass")
     bad = gate(
         [*base, check("monitoring.metrics", "search", "fail", "stale"), check("security.origin", "search", "fail")]
     )
@@ -333,3 +334,46 @@ def test_report_files_get_the_usual_mode(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+STACK = [
+    check("monitoring.targets", "capture"),
+    check("monitoring.targets", "search"),
+    check("monitoring.rules", "@t"),
+    check("monitoring.alerting", "@t"),
+    check("monitoring.gate_metrics", "@t"),
+]
+
+
+def item_evidence(report: GateReport, name: str) -> str:
+    return "\n".join(next(g for g in report.gate if g.item == name).evidence)
+
+
+def test_monitoring_item_passes_only_on_every_stack_check() -> None:
+    base = healthy("capture") + healthy("search")
+    report = gate([*base, *STACK])
+    assert item(report, MONITORING) == "pass"
+    assert [s.id for s in report.services] == ["capture", "search"]  # `@t` is no service row
+    assert item(report, DEPLOYED) == "pass"
+    without_alerting = gate([*base, *(c for c in STACK if c.id != "monitoring.alerting")])
+    assert item(without_alerting, MONITORING) == "not evaluated"
+    assert "did not run: monitoring.alerting" in item_evidence(without_alerting, MONITORING)
+    one_service = gate([*base, *STACK[1:]])
+    assert item(one_service, MONITORING) == "not evaluated"
+    assert "monitoring.targets did not run for: capture" in item_evidence(one_service, MONITORING)
+
+
+def test_monitoring_item_failure_names_the_check_message_and_runbook(tmp_path: Path) -> None:
+    (tmp_path / "monitoring.rules.md").write_text("# runbook\n")
+    failing = check("monitoring.rules", "@t", "fail", "rule X (group g) is broken: boom")
+    report = gate([*STACK[:2], failing, *STACK[3:]], runbooks_dir=tmp_path)
+    assert item(report, MONITORING) == "fail"
+    line = f"monitoring.rules on @t: rule X (group g) is broken: boom (runbook: {tmp_path / 'monitoring.rules.md'})"
+    assert line in item_evidence(report, MONITORING)
+    assert report.verdict == "fail"
+
+
+def test_monitoring_item_without_monitoring_block_is_not_evaluated_never_pass() -> None:
+    report = gate([*healthy("capture"), check("monitoring.metrics", "capture")])
+    assert item(report, MONITORING) == "not evaluated"
+    assert "add `monitoring:" in item_evidence(report, MONITORING)
