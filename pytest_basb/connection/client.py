@@ -87,6 +87,9 @@ class Connection:
         self._done: anyio.Event | None = None
         self._auth_watch = RejectionWatch()  # remembers a 401/403 or an HTTP error, so the failure can say so
         self.exit_status: int | None = None  # a stdio server's, when it exited on its own
+        # A stdio server's stdout lines that were not JSON-RPC, written once the session was closing.
+        self.exit_output: list[str] = []
+        self.exit_output_bytes = 0
 
     # -- life cycle (loop thread) ----------------------------------------------------------
 

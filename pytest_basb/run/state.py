@@ -223,6 +223,10 @@ class BasbState:
         if self.runtime is not None:
             self.runtime.close(fast=fast)
             self.runtime = None
+            if not fast:
+                from pytest_basb.run.exit_output import publish
+
+                publish(self, self.sessions)  # what servers printed on their way out, judged by the controller
         from pytest_basb.connection import http_probe
 
         http_probe.close()
