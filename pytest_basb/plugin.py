@@ -92,6 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_basb.inventory.adhoc import ADHOC_SUITES
 
         config.option.markexpr = ADHOC_SUITES  # a first check of a server: health and smoke
+    state.distributed = worker_input is None and getattr(config.option, "dist", "no") != "no"
     prepare_environment(state, worker_input)
     global _active_state
     _active_state = state

@@ -5,6 +5,7 @@ Shared by the text heuristics (`poisoning`, `secrets`) and the check builders (`
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -104,7 +105,8 @@ def quote(text: str, start: int, end: int, *, window: int = _QUOTE_WINDOW, limit
         span = span[: limit // 2] + "…" + span[-limit // 4 :]
     prefix = ("…" if lo > 0 else "") + text[lo:start]
     suffix = text[end:hi] + ("…" if hi < len(text) else "")
-    return visible(prefix + span + suffix).replace("\n", "⏎")
+    # Line breaks read as ⏎ (a quote stays on its message line); visible() would spell them [U+000A].
+    return visible(re.sub(r"\r?\n", "⏎", prefix + span + suffix))
 
 
 def summary(findings: list[Finding], *, limit: int = 5) -> str:

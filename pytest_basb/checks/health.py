@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pytest_basb.inventory.load import Expectations
 from pytest_basb.model.mcp_data import Handshake
 from pytest_basb.model.results import CheckResult, passed, skipped, violated
+from pytest_basb.model.text import shorten
 
 # Capabilities whose listings the smoke suite walks; the keys of ServerCapabilities.
 LISTABLE_CAPABILITIES = ("tools", "resources", "prompts")
@@ -122,3 +124,14 @@ def stdio_hygiene(service: str, transport: str, anomalies: Sequence[str]) -> Che
             lines=len(garbage),
         )
     return passed("health.stdio_hygiene", service)
+
+
+def stdio_exit_output(result: CheckResult, size: int, lines: Sequence[str]) -> CheckResult:
+    """`health.stdio_hygiene` judged again once the session closed: what the server wrote to stdout
+    on its way out (a shutdown print()) corrupts the stream of a client still reading it."""
+    first = shorten(lines[0], 120, squash=True) if lines else ""
+    finding = f"wrote {size} bytes of non-JSON-RPC output to stdout at exit: '{first}'"
+    evidence = {**result.evidence, "exit_output_bytes": size, "exit_output_lines": len(lines)}
+    if result.outcome == "pass":
+        return dataclasses.replace(result, outcome="fail", severity="fail", message=finding, evidence=evidence)
+    return dataclasses.replace(result, message=f"{result.message}; it also {finding}", evidence=evidence)

@@ -76,6 +76,7 @@ class Connection:
         self.prefetched: dict[str, tuple[list[dict[str, Any]], int] | ServiceError] = {}
         self.stderr: IO[str] | None = None
         self.started = False
+        self.listed = False  # the prefetch of the listings ran (a session can open without it)
         # Requests the checks will make, sent during the prefetch (see speculation.py), and answers.
         self.speculate: Callable[[str, dict[str, list[dict[str, Any]]]], list[Speculation]] | None = None
         self._speculated: dict[tuple[str, str, str], deque[tuple[Any, float]]] = {}
@@ -87,6 +88,9 @@ class Connection:
         self._done: anyio.Event | None = None
         self._auth_watch = RejectionWatch()  # remembers a 401/403 or an HTTP error, so the failure can say so
         self.exit_status: int | None = None  # a stdio server's, when it exited on its own
+        # A stdio server's stdout lines that were not JSON-RPC, written once the session was closing.
+        self.exit_output: list[str] = []
+        self.exit_output_bytes = 0
 
     # -- life cycle (loop thread) ----------------------------------------------------------
 
@@ -148,9 +152,15 @@ class Connection:
             for event in (admitted, ready, prefetched, self._done):
                 event.set()
 
+    async def prefetch_now(self) -> None:
+        """The prefetch of a session opened without it (a zero-config run asked the server's name)."""
+        if self._client is not None and self.handshake is not None and not self.listed:
+            await self._prefetch(self._client)
+
     async def _prefetch(self, client: Client) -> None:
         """Fetch every listing the server declares, each under the deadline; errors are kept."""
         assert self.handshake is not None
+        self.listed = True
         for method, key in LISTINGS.items():
             if key not in self.handshake.capabilities:
                 continue

@@ -82,14 +82,18 @@ class McpRuntime:
 
     def open_all(self, connections: Iterable[Connection], *, prefetch: bool) -> None:
         """Open connections concurrently (at most PREFETCH_CONCURRENCY at a time), each within its deadline."""
+        connections = list(connections)
         pending = [c for c in connections if not c.started]
-        if not pending:
+        unlisted = [c for c in connections if prefetch and c.started and not c.listed and c.failure is None]
+        if not pending and not unlisted:
             return
 
         async def open_each() -> None:
             async with anyio.create_task_group() as tg:
                 for connection in pending:
                     tg.start_soon(connection.open, prefetch)
+                for connection in unlisted:  # open already (asked for its name): list it now
+                    tg.start_soon(connection.prefetch_now)
 
         self.call(open_each)
 

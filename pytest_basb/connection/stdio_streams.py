@@ -41,17 +41,26 @@ async def stdio_streams(connection: Connection) -> AsyncIterator[tuple[Any, Any]
     connection.process = process
     to_client, from_server = anyio.create_memory_object_stream[SessionMessage | Exception](16)
     to_server, from_client = anyio.create_memory_object_stream[SessionMessage](16)
+    closing, drained = anyio.Event(), anyio.Event()
 
     async def read() -> None:
-        async with to_client:
-            async for line in process.lines(MAX_REPLY_BYTES):
-                if isinstance(line, Oversized):
-                    await to_client.send(oversized_reply(line.size, line.head))
-                elif line.strip():
-                    await to_client.send(parse_line(line))
-            # stdout ended: if the server exited on its own, its exit status is the news
-            with anyio.move_on_after(_EXIT_WAIT_S):
-                connection.exit_status = await process.process.wait()
+        try:
+            async with to_client:
+                await read_lines()
+        finally:
+            drained.set()
+
+    async def read_lines() -> None:
+        async for line in process.lines(MAX_REPLY_BYTES):
+            if closing.is_set():  # nobody reads replies any more: what comes now is judged at exit
+                _note_exit_output(connection, line)
+            elif isinstance(line, Oversized):
+                await to_client.send(oversized_reply(line.size, line.head))
+            elif line.strip():
+                await to_client.send(parse_line(line))
+        # stdout ended: if the server exited on its own, its exit status is the news
+        with anyio.move_on_after(_EXIT_WAIT_S):
+            connection.exit_status = await process.process.wait()
 
     async def write() -> None:
         async with from_client:
@@ -67,7 +76,21 @@ async def stdio_streams(connection: Connection) -> AsyncIterator[tuple[Any, Any]
             try:
                 yield from_server, to_server
             finally:
+                closing.set()
                 await process.stop(_STDIO_GRACE_S)
+                with anyio.move_on_after(_EXIT_WAIT_S):  # what it printed on the way out, to its end
+                    await drained.wait()
                 tg.cancel_scope.cancel()
     finally:
         process.kill()
+
+
+def _note_exit_output(connection: Connection, line: bytes | Oversized) -> None:
+    """Keep a line the server wrote while its session closed, if it was not JSON-RPC (a shutdown
+    print() corrupts the stream of a client that is still reading)."""
+    if isinstance(line, Oversized):
+        connection.exit_output_bytes += line.size
+        connection.exit_output.append(line.head.decode("utf-8", "replace"))
+    elif line.strip() and isinstance(parse_line(line), Exception):
+        connection.exit_output_bytes += len(line)
+        connection.exit_output.append(line.decode("utf-8", "replace").rstrip("\r\n"))

@@ -361,20 +361,32 @@ def _validate(path: Path, data: Any) -> None:
     if not errors:
         return
     # Every problem of the file at once (one run to fix them all), each named once, in file order.
-    problems = list(dict.fromkeys(_explain(path, _deepest(error)) for error in errors))
+    problems = list(dict.fromkeys(_explain(path, leaf) for error in errors for leaf in _deepest(error)))
     if len(problems) == 1:
         raise InventoryError(problems[0])
     listed = "\n".join(f"  - {problem.removeprefix(f'{path}: ')}" for problem in problems)
     raise InventoryError(f"{path}: {len(problems)} problems:\n{listed}")
 
 
-def _deepest(error: Any) -> Any:
-    """Descend through oneOf/anyOf to the violation a person can act on (not the `null` branch)."""
+def _deepest(error: Any) -> list[Any]:
+    """Descend through oneOf/anyOf to the violations a person can act on (not the `null` branch).
+
+    Of the branches, the one that got deepest into the value is what the person meant; all of that
+    branch's violations are kept (a bad value and an unknown key beside it are two problems).
+    """
     key = ".".join(str(part) for part in error.absolute_path)
-    while error.context and not (error.validator == "oneOf" and ".smoke." in f".{key}."):
-        useful = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
-        error = max(useful or error.context, key=lambda e: len(e.absolute_path))
-    return error
+    if not error.context or (error.validator == "oneOf" and ".smoke." in f".{key}."):
+        return [error]
+    useful = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+    candidates = useful or list(error.context)
+    deepest = max(candidates, key=lambda e: len(e.absolute_path))
+    branch = [e for e in candidates if _branch(e) == _branch(deepest)]
+    return [leaf for e in branch for leaf in _deepest(e)]
+
+
+def _branch(error: Any) -> object:
+    """Which alternative of a oneOf/anyOf a context error belongs to (its index in the schema)."""
+    return error.relative_schema_path[0] if error.relative_schema_path else None
 
 
 def _explain(path: Path, error: Any) -> str:

@@ -1,16 +1,22 @@
 """The Obsidian daily DevOps log: `<vault>/<log_dir>/<YYYY-MM-DD> dev-ops-log.md`.
 
-The note follows the daily template of README, "Reports". Each gate run adds its own generated regions, one
-per template section, between explicit markers:
+The note keeps the daily template of README, "Reports" (its headings, for a person's own notes), and
+each gate run adds ONE compact entry under "Basic Service Testing": a row of the day's runs table
+and its details folded in an Obsidian callout, between explicit markers:
 
-    <!-- basb:run 2 issues start -->
+    | 2 | 14:15:02 | `staging` | full: 2/2 services, 6/6 checks | ✅ PASS | 6 passed ... | 9 s | gate.md |
     ...
-    <!-- basb:run 2 issues end -->
+    <!-- basb:run 2 details start {run facts as JSON} -->
+    > [!note]- Run 2 — 14:15:02 UTC — `staging` — PASS: details
+    > - **🎯 Goals**
+    >   - [x] ...
+    <!-- basb:run 2 details end -->
 
-Regions are append-only: a later run never rewrites an earlier region, and text outside them is
-never touched, so a person's notes (and ticked tasks) survive every run. Only the front matter's
-own keys are rewritten; a person's other keys and comments there stay. Run facts for totals and the
-weekly summary ride as JSON on the `goals` start marker.
+The details are the template's sections for that run, built by DETAIL_SECTIONS (a list: a new
+section is one more builder). Entries are append-only: a later run never rewrites an earlier one,
+and text outside them is never touched, so a person's notes (and ticked tasks) survive every run.
+Only the front matter's own keys are rewritten; its totals count full runs only (a partial run is
+listed, not summed). The run facts ride as JSON on the details' start marker, for the weekly summary.
 
 The generic note editing (front matter, headings, sections, links) is in `note.py`.
 """
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +42,7 @@ from pytest_basb.obsidian.note import (
     section_end,
     skeleton,
     unfenced,
+    unfenced_indexes,
     update_front_matter,
 )
 from pytest_basb.report.gate import (
@@ -66,9 +73,16 @@ DAILY_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plan", ("## 📋 Tomorrow's Plan",)),
     ("references", ("## 🔗 References",)),
 )
-# Written only by runs of an environment with waivers, placed before Tomorrow's Plan.
-WAIVERS_SECTION = ("## 🧾 Waivers in force",)
-_WAIVERS_BEFORE = "## 📋 Tomorrow's Plan"
+RUNS_SECTION = ("## ✅ Completed Work", "### Basic Service Testing")  # the runs table and details
+RUNS_TABLE_MARKER = "<!-- basb:runs table -->"
+RUNS_TABLE_HEAD = (
+    "| Run | Time (UTC) | Environment | Scope | Verdict | Checks | Duration | Report |",
+    "|---:|---|---|---|---|---|---:|---|",
+)
+RUNS_NOTE = (
+    "_One row per gate run; each run's details are folded below the table. The front matter's totals "
+    "count full runs only: a partial run (`-k`, `-x`, a test path, a shard) is listed here but not summed._"
+)
 
 _MARKER = re.compile(r"^<!-- basb:run (\d+) ([a-z]+) (start|end)(?: (\{.*\}))? -->$")
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -92,6 +106,9 @@ class RunFacts:
     suites: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # suite -> outcome -> n
     services: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
     failures: tuple[tuple[str, str], ...] = ()  # (check id, service)
+    full: bool = True  # a run that checked all it set out to (notes before scopes were kept: full)
+    scope: str = ""  # `full: 2/2 services, 6/6 checks` or `partial: ...`
+    duration_s: float | None = None
 
     @property
     def passed(self) -> int:
@@ -115,6 +132,9 @@ class RunFacts:
             "suites": {k: dict(v) for k, v in self.suites.items()},
             "services": {k: dict(v) for k, v in self.services.items()},
             "failures": [{"check": c, "service": s} for c, s in self.failures],  # no "[[" in the JSON
+            "full": self.full,
+            "scope": self.scope,
+            "duration_s": self.duration_s,
         }
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
         # The JSON rides in an HTML comment: no "-->" may end it early, and no "[[x", "#tag", "%%"
@@ -134,6 +154,9 @@ class RunFacts:
                 suites={str(s): _int_map(c) for s, c in dict(data.get("suites", {})).items()},
                 services={str(s): dict(v) for s, v in dict(data.get("services", {})).items()},
                 failures=tuple((str(f["check"]), str(f["service"])) for f in data.get("failures", [])),
+                full=bool(data.get("full", True)),
+                scope=str(data.get("scope", "")),
+                duration_s=None if data.get("duration_s") is None else float(data["duration_s"]),
             )
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # a person edited the marker: that run no longer counts, nothing breaks
@@ -167,6 +190,9 @@ def run_facts(report: GateReport, run: int, at: datetime) -> RunFacts:
         suites={k: dict(sorted(v.items())) for k, v in sorted(suites.items())},
         services=services,
         failures=failures,
+        full=not report.partial,
+        scope=report.full_scope.label(),
+        duration_s=report.duration_s,
     )
 
 
@@ -209,19 +235,21 @@ def _merged_tags(existing: object) -> list[str]:
 
 
 def _daily_front_values(day: date, runs: Sequence[RunFacts], old: Mapping[str, Any]) -> dict[str, Any]:
+    """The day's totals over its full runs; a partial run only counts in `runs_partial`."""
+    full = [r for r in runs if r.full]
     last = runs[-1]
-    envs = sorted({r.environment for r in runs})
     return {
         "type": "devops-log",
         "date": day,
-        "environment": last.environment,
-        "environments": envs,
-        "runs": len(runs),
-        "passed": sum(r.passed for r in runs),
-        "failed": sum(r.failed for r in runs),
-        "warnings": sum(r.warned for r in runs),
-        "runs_failed": sum(r.verdict == "fail" for r in runs),
-        "status": last.verdict,  # the day's current state: the latest run's verdict
+        "environment": (full or runs)[-1].environment,
+        "environments": sorted({r.environment for r in runs}),
+        "runs": len(full),
+        "runs_partial": len(runs) - len(full),
+        "passed": sum(r.passed for r in full),
+        "failed": sum(r.failed for r in full),
+        "warnings": sum(r.warned for r in full),
+        "runs_failed": sum(r.verdict == "fail" for r in full),
+        "status": full[-1].verdict if full else "none",  # the day's state: the latest full run's verdict
         "last_run": f"{last.time} UTC",
         "tags": _merged_tags(old.get("tags")),
     }
@@ -254,19 +282,17 @@ def write_daily_log(
         note = Note.parse(text) if text.strip() else Note(front=None, body=daily_skeleton(at.date()))
         if not any(level == 1 for _i, level, _k in headings(note.body)):
             note.body[0:0] = [daily_skeleton(at.date())[0], ""]  # a note a person started without a title
+        for _key, heading_path in DAILY_SECTIONS:
+            section_end(note.body, heading_path)  # a template heading a person deleted comes back
         run = last_run_number(note) + 1
         facts = run_facts(report, run, at)
         ctx = _RunContext(report, facts, vault, list(report_paths), runbooks_dir)
-        for key, heading_path in DAILY_SECTIONS:
-            content = _SECTION_WRITERS[key](ctx)
-            data = facts.to_json() if key == "goals" else None
-            insert_block(note.body, section_end(note.body, heading_path), region(run, key, content, data))
-        if report.waivers or report.waived:
-            _add_heading_before(note.body, WAIVERS_SECTION[0], _WAIVERS_BEFORE)
-            end = section_end(note.body, WAIVERS_SECTION)
-            insert_block(note.body, end, region(run, "waivers", _waivers(ctx)))
+        _add_row(note.body, _row(ctx))
+        insert_block(
+            note.body, section_end(note.body, RUNS_SECTION), region(run, "details", _details(ctx), facts.to_json())
+        )
         runs = runs_in(note)
-        if not any(r.run == run for r in runs):  # the goals heading was inside a person's code block
+        if not any(r.run == run for r in runs):  # the section heading was inside a person's code block
             runs.append(facts)
         update_front_matter(note, _daily_front_values(at.date(), runs, note.front_matter() or {}))
         atomic_write(path, note.render())
@@ -302,7 +328,63 @@ class _RunContext:
     @property
     def label(self) -> str:
         f = self.facts
-        return f"**Run {f.run} — {f.time} UTC — {inline_code(f.environment)} — {self.report.verdict_text()}**"
+        return f"Run {f.run} — {f.time} UTC — {inline_code(f.environment)} — {self.report.verdict_text()}"
+
+
+# --- the run's entry: a row of the runs table and its details, folded -----------------------------
+
+
+def _row(ctx: _RunContext) -> str:
+    report, facts = ctx.report, ctx.facts
+    t = report.summary
+    counts = (
+        f"{t['pass']} passed · {t['fail'] + t['error']} failed · {plural(t['warn'], 'warning')} · {t['skip']} skipped"
+    )
+    if t.get("waived"):
+        counts += f" · {t['waived']} waived"
+    verdict = "NOTHING CHECKED" if report.verdict == "none" else report.verdict.upper()
+    cells = [
+        str(facts.run),
+        facts.time,
+        inline_code(facts.environment),
+        facts.scope,
+        f"{STATUS_ICON[report.verdict]} {verdict}",
+        counts,
+        f"{report.duration_s:g} s",
+        _report_link(ctx),
+    ]
+    # A `|` ends a table cell, even inside a code span or a wikilink's alias: Obsidian reads `\|`.
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _report_link(ctx: _RunContext) -> str:
+    paths = sorted(ctx.report_paths, key=lambda p: p.suffix != ".md")  # gate.md reads best
+    return note_link(paths[0], ctx.vault, paths[0].name) if paths else "—"
+
+
+def _add_row(body: list[str], row: str) -> None:
+    """Append the row to the runs table, or start the table (first run, or a person removed it)."""
+    markers = [i for i in unfenced_indexes(body) if body[i].strip() == RUNS_TABLE_MARKER]
+    for marker in reversed(markers):
+        at = marker + 1
+        if at < len(body) and body[at].lstrip().startswith("|"):
+            while at < len(body) and body[at].lstrip().startswith("|"):
+                at += 1
+            body.insert(at, row)
+            return
+    block = [RUNS_NOTE, "", RUNS_TABLE_MARKER, *RUNS_TABLE_HEAD, row]
+    insert_block(body, section_end(body, RUNS_SECTION), block)
+
+
+def _details(ctx: _RunContext) -> list[str]:
+    """The run's template sections as one folded callout: each a list item, its lines nested."""
+    lines = [f"> [!note]- {ctx.label}: details"]
+    for title, build in DETAIL_SECTIONS:
+        content = build(ctx)
+        if content:
+            lines.append(f"> - **{title}**")
+            lines += [f">   {line}" for line in content]
+    return lines
 
 
 def _goals(ctx: _RunContext) -> list[str]:
@@ -310,8 +392,6 @@ def _goals(ctx: _RunContext) -> list[str]:
     ids = ", ".join(inline_code(s.id) for s in report.services) or "none"
     deployed = all(s.status == "pass" for s in report.services) and bool(report.services)
     lines = [
-        ctx.label,
-        "",
         f"- [{_tick(deployed)}] Verify {len(report.services)} services deployed and accessible in "
         f"{inline_code(report.environment)}: {ids}",
     ]
@@ -333,7 +413,7 @@ def _tick(done: bool) -> str:
 
 def _deployments(ctx: _RunContext) -> list[str]:
     report = ctx.report
-    lines = [ctx.label, ""]
+    lines = []
     for service in report.services:
         s = service.summary
         where = ", ".join(v for v in (s.role, s.transport) if v)
@@ -358,7 +438,7 @@ def _deployments(ctx: _RunContext) -> list[str]:
 def _testing(ctx: _RunContext) -> list[str]:
     report = ctx.report
     titles = {"health": "Executed health checks on services", "smoke": "Smoke tested core functionalities"}
-    lines = [ctx.label, ""]
+    lines = []
     planned = report.planned()
     for suite in [*SUITES, *(s for s in planned if s not in SUITES)]:
         title = titles.get(suite, f"Ran {suite} checks")
@@ -387,8 +467,6 @@ def _monitoring(ctx: _RunContext) -> list[str]:
     gate = ", ".join(f"{sum(g.status == st for g in report.gate)} {st}" for st in ("pass", "fail", NOT_EVALUATED))
     monitoring = next(g for g in report.gate if g.item == MONITORING)
     return [
-        ctx.label,
-        "",
         f"- **System Health**: {health}",
         f"- **Alerts Overview**: {plural(len(report.failures), 'failing check')}, "
         f"{plural(len(report.warnings), 'warning')}; quality gate {report.verdict_text()} (items: {gate}); "
@@ -398,10 +476,9 @@ def _monitoring(ctx: _RunContext) -> list[str]:
 
 def _issues(ctx: _RunContext) -> list[str]:
     report = ctx.report
-    lines = [ctx.label, ""]
+    lines: list[str] = []
     if not report.failures and not report.warnings:
         return [
-            *lines,
             f"- **Description**: No issues — {plural(len(report.checks), 'check')}, none failing or warning.",
             "- **Actions Taken**: None needed.",
         ]
@@ -421,19 +498,12 @@ def _issues(ctx: _RunContext) -> list[str]:
     return lines
 
 
-def _add_heading_before(body: list[str], heading: str, before: str) -> None:
-    """A section the template lacks, put where it reads best (else section_end adds it at the end)."""
-    if any(line.strip() == heading for line in body):
-        return
-    at = next((i for i, line in enumerate(body) if line.strip() == before), None)
-    if at is not None:
-        body[at:at] = [heading, ""]
-
-
 def _waivers(ctx: _RunContext) -> list[str]:
     """Every waiver of the environment with its state, then the failures it waived in this run."""
     report = ctx.report
-    lines = [ctx.label, ""]
+    if not report.waivers and not report.waived:
+        return []  # the section is for environments with waivers
+    lines = []
     icon = {"active": "🟢", "expiring": "🟡", "expired": "🔴", "stale": "⚪"}
     for w in report.waivers:
         on = "" if w.service == "*" else f" on {inline_code(w.service)}"
@@ -458,7 +528,7 @@ def _message(check: CheckResult) -> str:
 
 def _plan(ctx: _RunContext) -> list[str]:
     report = ctx.report
-    lines = [ctx.label, ""]
+    lines = []
     seen: set[tuple[str, str]] = set()
     for check in report.root_failures:
         if (check.id, check.service) in seen:
@@ -473,13 +543,12 @@ def _plan(ctx: _RunContext) -> list[str]:
 
 
 def _references(ctx: _RunContext) -> list[str]:
-    lines = [ctx.label, ""]
-    lines += [f"- Gate report: {note_link(p, ctx.vault, p.name)}" for p in ctx.report_paths]
+    lines = [f"- Gate report: {note_link(p, ctx.vault, p.name)}" for p in ctx.report_paths]
     for check_id in sorted({c.id for c in ctx.report.failures}):
         lines.append(f"- Runbook for {inline_code(check_id)}: {_runbook_link(ctx, check_id)}")
     if ctx.runbooks_dir is not None:
         lines.append(f"- Runbooks: {note_link(ctx.runbooks_dir, ctx.vault, ctx.runbooks_dir.name or 'runbooks')}")
-    if len(lines) == 2:
+    if len(lines) == 0:
         lines.append("- No report files were written in this run")
     return lines
 
@@ -494,12 +563,15 @@ def _runbook_link(ctx: _RunContext, check_id: str) -> str:
     return note_link(path, ctx.vault, check_id)
 
 
-_SECTION_WRITERS = {
-    "goals": _goals,
-    "deployments": _deployments,
-    "testing": _testing,
-    "monitoring": _monitoring,
-    "issues": _issues,
-    "plan": _plan,
-    "references": _references,
-}
+DetailBuilder = Callable[[_RunContext], list[str]]
+# The sections of a run's details, in order: (title, builder); a builder returning [] is left out.
+DETAIL_SECTIONS: list[tuple[str, DetailBuilder]] = [
+    ("🎯 Today's DevOps Goals", _goals),
+    ("✅ Deployments", _deployments),
+    ("✅ Basic Service Testing", _testing),
+    ("📊 Monitoring Status", _monitoring),
+    ("🔍 Issues Encountered", _issues),
+    ("🧾 Waivers in force", _waivers),
+    ("📋 Tomorrow's Plan", _plan),
+    ("🔗 References", _references),
+]

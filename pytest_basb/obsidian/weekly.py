@@ -85,7 +85,8 @@ def read_week(vault: Path, iso_year: int, iso_week: int, log_dir: str = DEFAULT_
         path = daily_log_path(vault, day, log_dir)
         if path.is_file():
             front, runs = read_daily_log(path)
-            logs.append(DayLog(day, front, tuple(runs)))
+            # Full runs only, as the daily front matter counts them: a partial run is not the day's state.
+            logs.append(DayLog(day, front, tuple(r for r in runs if r.full)))
     return logs
 
 

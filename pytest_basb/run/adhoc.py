@@ -3,7 +3,9 @@ names the service after it and writes the run's inventory into the run folder, w
 read it like any inventory.
 
 A server that does not answer keeps its guessed id, and its failure is recorded like a failed
-launch: its checks report it once (on `health.handshake`) instead of connecting again.
+launch: its checks report it once (on `health.handshake`) instead of connecting again. When the
+controller runs the checks itself (no xdist workers), the sessions that answered stay open for them:
+each server is started once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class _Answers:
     names: dict[str, str] = dataclasses.field(default_factory=dict)  # id -> the server's name
     failures: dict[str, str] = dataclasses.field(default_factory=dict)  # id -> why it did not answer
     sse: set[str] = dataclasses.field(default_factory=set)  # ids that answered over SSE only
+    open: dict[str, Connection] = dataclasses.field(default_factory=dict)  # id -> its session, kept open
 
 
 def adhoc_inventory(state: BasbState) -> Path:
@@ -47,6 +50,8 @@ def adhoc_inventory(state: BasbState) -> Path:
     for old, new in zip(guessed, final, strict=True):
         if old.id in answers.failures:
             state.launch_errors[new.id] = answers.failures[old.id]
+        if old.id in answers.open:
+            state.adopted[new.id] = answers.open[old.id]
     state.adhoc_services = final
     return path
 
@@ -65,6 +70,7 @@ def _ask(state: BasbState, environment: Environment) -> _Answers:
 
     runtime = state.mcp_runtime()
     answers = _Answers()
+    keep = not state.distributed  # the checks run in this process: they use these sessions
 
     def connect(endpoint: object, timeout_s: float) -> Connection:
         return runtime.connection(endpoint, timeout_s=timeout_s, transcript=Transcript(state.redactor))  # type: ignore[arg-type]
@@ -88,7 +94,10 @@ def _ask(state: BasbState, environment: Environment) -> _Answers:
                 answers.failures[sid] = state.redactor.text(str(connection.failure))
             elif connection.handshake is not None and connection.handshake.server_name:
                 answers.names[sid] = connection.handshake.server_name
+            if connection.failure is None and keep:
+                answers.open[sid] = connection
     finally:
-        runtime.close()
-        state.runtime = None
+        if not answers.open:
+            runtime.close()
+            state.runtime = None
     return answers

@@ -63,6 +63,9 @@ def _write_reports(session: pytest.Session, state: BasbState) -> None:
 
     if config.option.collectonly or (not state.results and run_scope(state) is None):
         return
+    from pytest_basb.run.exit_output import amend_results
+
+    amend_results(state)  # every process has closed its sessions by now
     stop = session.shouldfail or session.shouldstop
     state.stopped_early = stop if isinstance(stop, str) else "stopped early" if stop else None
     # A gate run that checked nothing still writes its report ("nothing was checked"): no stale verdict stays.

@@ -15,6 +15,7 @@ import pytest
 from pytest_basb.inventory.redaction import Redactor
 
 if TYPE_CHECKING:
+    from pytest_basb.connection.client import Connection
     from pytest_basb.connection.runtime import McpRuntime
     from pytest_basb.connection.session import ServiceSession
     from pytest_basb.connection.speculation import ServicePlan, Speculation
@@ -81,6 +82,9 @@ class BasbState:
     finishing: bool = False  # every test has run: the session's end (close, reports) is under way
     finished: bool = False  # the session's end is done (reports written, servers stopped)
     controller: bool = True  # False in an xdist worker
+    distributed: bool = False  # xdist workers run the checks (the controller runs none itself)
+    # A zero-config run's sessions opened to ask the servers' names, kept for its checks: one start each.
+    adopted: dict[str, Connection] = field(default_factory=dict)
     restore_signals: Callable[[], None] = field(default=lambda: None)  # undo the Ctrl-C handler
     # Controller only: every check result, keyed by nodeid (xdist interleaves reports).
     results: dict[str, CheckResult] = field(default_factory=dict)
@@ -121,11 +125,15 @@ class BasbState:
             from pytest_basb.connection.wire import Transcript  # `mcp` is imported only once a check runs
 
             runtime = self.mcp_runtime()
-            connection = runtime.connection(
-                self.endpoints[service_id],
-                timeout_s=self.timeout_for(service_id),
-                transcript=Transcript(self.redactor),
-            )
+            connection = self.adopted.pop(service_id, None)
+            if connection is not None:  # already open: its endpoint now carries the final service id
+                connection.endpoint = self.endpoints[service_id]
+            else:
+                connection = runtime.connection(
+                    self.endpoints[service_id],
+                    timeout_s=self.timeout_for(service_id),
+                    transcript=Transcript(self.redactor),
+                )
             session = ServiceSession(runtime, connection)
             session.cause_check = HANDSHAKE_CHECK if service_id in self.handshake_here else None
             self.sessions[service_id] = session
@@ -225,6 +233,10 @@ class BasbState:
         if self.runtime is not None:
             self.runtime.close(fast=fast)
             self.runtime = None
+            if not fast:
+                from pytest_basb.run.exit_output import publish
+
+                publish(self, self.sessions)  # what servers printed on their way out, judged by the controller
         from pytest_basb.connection import http_probe
 
         http_probe.close()

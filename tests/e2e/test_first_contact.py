@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from pytest_basb.inventory.load import load_environment
-from tests.helpers import GOOD_SERVER, NODE_EVERYTHING, free_port
+from tests.helpers import GOOD_SERVER, NODE_EVERYTHING, ROGUE_SERVER, free_port
 
 # The test kit imports `mcp` (a few seconds on a busy machine): a deadline it always meets.
 KIT_TIMEOUT = "--basb-timeout=30"
@@ -144,6 +144,15 @@ def test_a_stdio_server_is_checked_with_no_inventory_and_the_printed_inventory_r
     again = first.run("--basb-env=adhoc", "--basb-inventory=basb-inventory.yaml", "-m", "health or smoke")
     assert again.ret == 0, again.stdout.str()[-3000:]
     assert outcomes(first.gate()) == outcomes(gate)
+
+
+def test_a_stdio_server_is_started_once_in_a_zero_config_run(first: FirstContact) -> None:
+    # The session that asked the server its name is the one its checks use.
+    methods = first.path / "methods.log"
+    result = first.run(f"--basb-command=python {ROGUE_SERVER} --method-log {methods}", "--basb-timeout=10")
+    assert result.ret == 0
+    assert methods.read_text().splitlines().count("initialize") == 1
+    assert outcomes(first.gate())[("smoke.tools_listed", "pass")] == 1  # its listings were fetched
 
 
 def test_printing_the_inventory_never_connects(first: FirstContact) -> None:

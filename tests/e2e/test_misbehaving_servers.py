@@ -203,3 +203,19 @@ def test_second_ctrl_c_ends_the_run_at_once(gate: Gate, tmp_path: Path) -> None:
     finally:
         proc.kill()
         _kill_leftovers(pid_files)
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_server_that_prints_on_shutdown_fails_stdio_hygiene(gate: Gate, tmp_path: Path, workers: str) -> None:
+    # Clean while its session is open; only once stdin closes does it print() on stdout.
+    gate.write(hostile_inventory(tmp_path, ["print-at-exit"]))
+    result = gate.run("-m", "health", "-n", workers)
+    assert result.ret == 1
+    hygiene = {c["service"]: c for c in checks_of(gate) if c["id"] == "health.stdio_hygiene"}
+    assert hygiene["good"]["outcome"] == "pass"
+    late = hygiene["print-at-exit"]
+    assert late["outcome"] == "fail", late
+    size = len("Server stopped. Goodbye!")  # the line, without its newline
+    assert late["message"] == f"wrote {size} bytes of non-JSON-RPC output to stdout at exit: 'Server stopped. Goodbye!'"
+    assert json.loads((gate.report_dir / "gate.json").read_text())["verdict"] == "fail"
+    assert "health.stdio_hygiene" in (gate.report_dir / "gate.md").read_text()

@@ -143,7 +143,7 @@ def test_warn_off_and_an_active_waiver_pass_the_gate_and_every_report_shows_them
     assert 'basb_waivers{environment="t",state="stale"} 1.0' in metrics
 
     log = next((vault / "agent-workspaces" / "DevOps" / "deply-notes").glob("* dev-ops-log.md")).read_text()
-    section = log.split("## 🧾 Waivers in force", 1)[1].split("## 📋 Tomorrow's Plan", 1)[0]
+    section = log.split("> - **🧾 Waivers in force**", 1)[1].split("> - **📋 Tomorrow's Plan**", 1)[0]
     assert "`smoke.expected_surface` on `kit`: expiring" in section
     assert "waived: `smoke.expected_surface` on `kit` until" in section
     assert "stale" in section

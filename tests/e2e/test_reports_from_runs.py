@@ -37,7 +37,7 @@ def test_two_runs_leave_one_daily_log_with_two_runs_and_a_persons_edit(gate: Gat
     assert front["runs"] == 2
     assert front["environment"] == "t"
     assert "Note from a person: checked the dashboards." in text
-    assert text.count("**Run 2 —") >= 1
+    assert text.count("> [!note]- Run 2 —") == 1
     assert text.splitlines()[0] == "---"
     assert "# BASB DevOps Log - " in text
 

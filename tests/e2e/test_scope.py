@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.helpers import GOOD_SERVER, SUITES, Gate, free_port
 
@@ -66,6 +67,29 @@ def test_keyword_run_is_partial_everywhere_and_kept_out_of_the_log(gate: Gate, t
     gate.run("-m", "health", "-k", "kit and handshake", f"--basb-vault={vault}", "--basb-log=always")
     (log,) = _logs(vault)
     assert label in log.read_text()
+
+
+def test_a_full_and_a_partial_run_are_one_row_each_and_only_the_full_one_is_summed(gate: Gate, tmp_path: Path) -> None:
+    from pytest_basb.obsidian.weekly import read_week
+
+    gate.write(INVENTORY)
+    vault = tmp_path / "vault"
+    gate.run("-m", "health", f"--basb-vault={vault}")
+    full = _gate_json(gate)["summary"]
+    gate.run("-m", "health", "-k", "kit and handshake", f"--basb-vault={vault}", "--basb-log=always")
+    (log,) = _logs(vault)
+    text = log.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 2, rows  # one compact entry per run, details folded beside it
+    assert " | full: 2/2 services" in rows[0]
+    assert " | partial: 1/2 services" in rows[1]
+    assert text.count("> [!note]- Run ") == 2
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert (front["runs"], front["runs_partial"]) == (1, 1)
+    assert (front["passed"], front["failed"]) == (full["pass"], full["fail"] + full["error"])
+    assert "count full runs only" in text  # the note says so
+    (day,) = read_week(vault, *front["date"].isocalendar()[:2])
+    assert [run.run for run in day.runs] == [1]  # the weekly summary reads the full run only
 
 
 def test_narrower_test_path_is_partial(gate: Gate) -> None:

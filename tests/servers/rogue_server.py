@@ -35,6 +35,7 @@ MODES = (
     "spawn-child",  # starts a grandchild `sleep 300`
     "bad-utf8-call",  # tools/call answers with a line that is not valid UTF-8
     "deep-call",  # tools/call answers with JSON nested 100,000 levels deep
+    "print-at-exit",  # behaves, then print()s a goodbye on stdout once stdin closes
 )
 KNOWN_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 LATEST = "2025-11-25"
@@ -173,6 +174,8 @@ def main() -> int:
             continue
         if result is not None:
             write({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+    if mode == "print-at-exit":
+        print("Server stopped. Goodbye!")  # the misbehaviour: stdout written after the session closed
     while args.linger or mode == "ignore-sigterm":
         signal.pause()
     return 0

@@ -20,7 +20,8 @@ def test_quote_is_bounded_with_context_and_ellipses() -> None:
     assert long_span == "a" * 20 + "…" + "a" * 10
     multiline = quote("one\ntwo", 0, 7)
     assert "\n" not in multiline  # a quote stays on its message line
-    assert (multiline[:3], multiline[-3:]) == ("one", "two")
+    assert multiline == "one⏎two"  # a line break reads as one, not as [U+000A]
+    assert quote("a\r\nb\tc", 0, 5) == "a⏎b[U+0009]c"  # other control characters stay spelled out
 
 
 def test_summary_lists_the_first_findings_and_counts_the_rest() -> None:

@@ -107,3 +107,17 @@ def test_stdio_hygiene_counts_only_non_json_rpc_lines() -> None:
     assert dirty.message == "2 line(s) on stdout were not JSON-RPC; first: non-JSON-RPC output: hello"
     assert health.stdio_hygiene("s", "stdio", ["a late response to id 3"]).outcome == "pass"
     assert health.stdio_hygiene("s", "sse", anomalies).outcome == "skip"
+
+
+def test_output_at_exit_fails_a_clean_stdio_hygiene_and_adds_to_a_failing_one() -> None:
+    clean = health.stdio_hygiene("s", "stdio", [])
+    late = health.stdio_exit_output(clean, 9, ["bye\x1b[0m " + "x" * 300])
+    assert late.outcome == "fail"
+    assert late.message is not None
+    assert late.message.startswith("wrote 9 bytes of non-JSON-RPC output to stdout at exit: 'bye")
+    assert len(late.message) < 200  # the quote is bounded
+    assert late.evidence == {"exit_output_bytes": 9, "exit_output_lines": 1}
+    dirty = health.stdio_hygiene("s", "stdio", ["non-JSON-RPC output: hello"])
+    both = health.stdio_exit_output(dirty, 4, ["bye"])
+    assert both.outcome == "fail"
+    assert both.message == f"{dirty.message}; it also wrote 4 bytes of non-JSON-RPC output to stdout at exit: 'bye'"

@@ -141,3 +141,12 @@ def test_seed_vault_is_relative_to_the_inventory_and_inherited(tmp_path: Path) -
     assert seed_vault_of(path, "bare") is None
     assert seed_vault_of(path, "nope") is None
     assert load_environment(path, "t", environ={}).seed_vault == tmp_path / "seeds" / "v"
+
+
+def test_a_bad_value_beside_an_unknown_key_of_one_service_are_two_problems(tmp_path: Path) -> None:
+    # A service is `oneOf` (a mapping or null): both violations sit in the mapping branch.
+    message = error_of(tmp_path, ONE.replace("command: [x]}", "command: [x], timeout_s: -1, bogus: 1}"))
+    lines = message.splitlines()
+    assert lines[0].endswith(": 2 problems:"), message
+    assert lines[1].startswith("  - environments.t.services.s.bogus: unknown key."), message
+    assert lines[2] == "  - environments.t.services.s.timeout_s: must be greater than 0.", message

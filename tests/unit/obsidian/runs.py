@@ -58,3 +58,20 @@ def write(vault: Path, report: GateReport, at: datetime, runbooks: Path | None =
     return write_daily_log(
         report, vault=vault, report_paths=[vault.parent / "gate.md"], runbooks_dir=runbooks, now=at, **kw
     )
+
+
+def details(text: str, run: int, title: str | None = None) -> str:
+    """Run `run`'s folded details with the callout's `> ` taken off; only section `title` if given
+    (its lines un-nested, as the section read before it was folded)."""
+    start = text.index(f"<!-- basb:run {run} details start")
+    end = text.index(f"<!-- basb:run {run} details end -->", start)
+    lines = [line.removeprefix(">").removeprefix(" ") for line in text[start:end].splitlines()[1:]]
+    if title is None:
+        return "\n".join(lines)
+    head = lines.index(f"- **{title}**")
+    own = []
+    for line in lines[head + 1 :]:
+        if not line.startswith("  "):
+            break
+        own.append(line[2:])
+    return "\n".join(own)

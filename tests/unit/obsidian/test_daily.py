@@ -12,7 +12,7 @@ import yaml
 
 from pytest_basb.obsidian.daily import DEFAULT_LOG_DIR, daily_log_path, read_daily_log
 from pytest_basb.report.gate import ServiceSummary, build_gate
-from tests.unit.obsidian.runs import MORNING, result, run_report, write
+from tests.unit.obsidian.runs import MORNING, details, result, run_report, write
 
 DAY = date(2026, 11, 26)
 TEMPLATE_HEADINGS = [
@@ -27,7 +27,15 @@ TEMPLATE_HEADINGS = [
     "## 🔗 References",
 ]
 HOSTILE = "got [[x]] and #tag, %%hidden%%, ==mark==, $x^2$ and <tag>"
-SECTIONS = ("goals", "deployments", "testing", "monitoring", "issues", "plan", "references")
+DETAILS = (
+    "🎯 Today's DevOps Goals",
+    "✅ Deployments",
+    "✅ Basic Service Testing",
+    "📊 Monitoring Status",
+    "🔍 Issues Encountered",
+    "📋 Tomorrow's Plan",
+    "🔗 References",
+)
 
 
 def front_matter(text: str) -> dict[str, Any]:
@@ -69,6 +77,7 @@ def test_first_run_creates_the_daily_template(vault: Path) -> None:
         "environment": "local",
         "environments": ["local"],
         "runs": 1,
+        "runs_partial": 0,
         "passed": 6,
         "failed": 0,
         "warnings": 0,
@@ -83,9 +92,11 @@ def test_first_run_creates_the_daily_template(vault: Path) -> None:
     assert "Executed health checks on services: 4 checks — 4 passed" in text
     assert "Smoke tested core functionalities: 2 checks — 2 passed" in text
     assert "- [x] Run health checks: 4 planned" in text
-    for key in SECTIONS:
-        assert text.count(f"<!-- basb:run 1 {key} start") == 1
-        assert text.count(f"<!-- basb:run 1 {key} end -->") == 1
+    assert text.count("<!-- basb:run 1 details start") == text.count("<!-- basb:run 1 details end -->") == 1
+    assert [line for line in details(text, 1).splitlines() if line.startswith("- **")] == [
+        f"- **{t}**" for t in DETAILS
+    ]
+    assert "> [!note]- Run 1 — 09:15:02 UTC — `local` — PASS: details" in text  # folded
 
 
 def test_second_run_adds_a_run_section_and_updates_totals(vault: Path) -> None:
@@ -95,11 +106,14 @@ def test_second_run_adds_a_run_section_and_updates_totals(vault: Path) -> None:
     assert files == [path]  # one note, no temp or lock files left behind
     text = path.read_text()
     assert headings(text) == TEMPLATE_HEADINGS
-    for key in SECTIONS:
-        first, second = text.index(f"<!-- basb:run 1 {key} start"), text.index(f"<!-- basb:run 2 {key} start")
-        assert first < second
-    assert "**Run 1 — 09:15:02 UTC — `local` — FAIL**" in text
-    assert "**Run 2 — 14:15:02 UTC — `local` — PASS**" in text
+    assert text.index("<!-- basb:run 1 details start") < text.index("<!-- basb:run 2 details start")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split(" | ")[:5] for row in rows] == [
+        ["| 1", "09:15:02", "`local`", "full: 2/2 services, 7/7 checks", "❌ FAIL"],
+        ["| 2", "14:15:02", "`local`", "full: 2/2 services, 6/6 checks", "✅ PASS"],
+    ]
+    assert "Run 1 — 09:15:02 UTC — `local` — FAIL: details" in text
+    assert "Run 2 — 14:15:02 UTC — `local` — PASS: details" in text
     meta = front_matter(text)
     assert (meta["runs"], meta["passed"], meta["failed"], meta["runs_failed"], meta["status"]) == (2, 12, 1, 1, "pass")
     _front, runs = read_daily_log(path)
@@ -136,10 +150,11 @@ def test_a_persons_edits_survive_later_runs(vault: Path) -> None:
     assert meta["runs"] == 3
     assert meta["reviewed"] is True
     assert meta["tags"] == ["devops", "basb", "incident"]
-    # New runs go after the person's text in a section; the person's own heading stays last.
-    assert after.index("<!-- basb:run 1 goals end") < after.index("Ana's goal") < after.index("<!-- basb:run 2 goals")
+    # New runs keep the person's text where it was; the person's own heading stays last.
+    assert after.index("Ana's goal") < after.index("<!-- basb:run 2 details start")
+    assert after.index("<!-- basb:run 1 details end") < after.index("<!-- basb:run 2 details start")
     assert headings(after) == [*TEMPLATE_HEADINGS, "## Ana's notes"]
-    assert after.index("<!-- basb:run 3 references end") < after.index("## Ana's notes")
+    assert after.index("<!-- basb:run 3 details end") < after.index("## Ana's notes")
 
 
 def test_a_note_the_person_started_from_the_template_is_filled_in(vault: Path) -> None:
@@ -162,7 +177,7 @@ def test_a_deleted_template_heading_is_restored_without_losing_text(vault: Path)
     after = path.read_text()
     assert "My monitoring notes." in after
     assert "## 📊 Monitoring Status" in after
-    assert after.count("<!-- basb:run 2 monitoring start") == 1
+    assert after.count("<!-- basb:run 2 details start") == 1
 
 
 def test_unparsable_front_matter_is_kept_verbatim(vault: Path) -> None:
@@ -208,7 +223,7 @@ def test_test_output_is_inert_in_obsidian(vault: Path, message: str) -> None:
     # A marker look-alike in a message does not shift run numbering.
     write(vault, run_report(), MORNING + timedelta(hours=1))
     assert front_matter(path.read_text())["runs"] == 2
-    assert "<!-- basb:run 2 goals start" in path.read_text()
+    assert "<!-- basb:run 2 details start" in path.read_text()
 
 
 def test_issues_and_plan_list_each_failure_with_its_runbook(vault: Path) -> None:
@@ -227,7 +242,8 @@ def test_issues_and_plan_list_each_failure_with_its_runbook(vault: Path) -> None
         ci_ok=None,
     )
     text = write(vault, report, MORNING, runbooks=runbooks).read_text()
-    assert "- ❌ `smoke.call` on `search` (error)\n  - **Description**: `tool call failed: [[x]]`" in text
+    text = details(text, 1)
+    assert "- ❌ `smoke.call` on `search` (error)\n    - **Description**: `tool call failed: [[x]]`" in text
     assert "- **Actions Taken**:" in text
     assert "- [ ] Fix `smoke.call` on `search` — runbook: [[docs/runbooks/smoke.call|smoke.call]]" in text
     missing = runbooks / "health.liveness.md"
@@ -245,7 +261,7 @@ def test_day_and_time_are_utc(vault: Path) -> None:
     plus_two = timezone(timedelta(hours=2))
     path = write(vault, run_report(), datetime(2026, 11, 27, 1, 30, tzinfo=plus_two))
     assert path.name == "2026-11-26 dev-ops-log.md"
-    assert "**Run 1 — 23:30:00 UTC" in path.read_text()
+    assert "Run 1 — 23:30:00 UTC" in path.read_text()
     naive = write(vault, run_report(), datetime(2026, 11, 28, 8, 0))
     assert naive.name == "2026-11-28 dev-ops-log.md"
 

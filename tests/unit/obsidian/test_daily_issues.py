@@ -13,7 +13,7 @@ from pytest_basb.model.results import CheckResult
 from pytest_basb.obsidian.daily import MAX_LISTED, write_daily_log
 from pytest_basb.obsidian.note import file_lock
 from pytest_basb.report.gate import GateReport, ServiceSummary, build_gate
-from tests.unit.obsidian.runs import MORNING, result, write
+from tests.unit.obsidian.runs import MORNING, details, result, write
 
 
 def report_of(results: list[CheckResult]) -> GateReport:
@@ -35,20 +35,14 @@ def vault(tmp_path: Path) -> Path:
     return path
 
 
-def section(text: str, heading: str) -> str:
-    start = text.index(heading)
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else None]
-
-
 def test_warnings_are_listed_as_issues_and_reviewed_in_the_plan(vault: Path) -> None:
     report = report_of(
         [result("health.handshake", "capture"), result("smoke.tool_names", "capture", "warn", "'bad name!' breaks")]
     )
     text = write(vault, report, MORNING).read_text()
-    issues = section(text, "## 🔍 Issues Encountered")
+    issues = details(text, 1, "🔍 Issues Encountered")
     assert "- ⚠️ `smoke.tool_names` on `capture` (warning): `'bad name!' breaks`" in issues
-    plan = section(text, "## 📋 Tomorrow's Plan")
+    plan = details(text, 1, "📋 Tomorrow's Plan")
     assert "- [ ] Review 1 warning in the gate report" in plan
     assert "- [ ] Fix" not in plan
 
@@ -57,11 +51,11 @@ def test_findings_beyond_the_listed_ones_are_counted_and_a_failure_without_messa
     warnings = [result(f"smoke.w{i:02d}", "capture", "warn", f"w{i}") for i in range(MAX_LISTED + 2)]
     failure = result("health.handshake", "capture", "fail", None)
     text = write(vault, report_of([failure, *warnings]), MORNING).read_text()
-    issues = section(text, "## 🔍 Issues Encountered")
+    issues = details(text, 1, "🔍 Issues Encountered")
     assert issues.count("(warning)") == MAX_LISTED
     assert "- … and 2 more in the gate report" in issues
     assert "  - **Description**: (no message)" in issues
-    plan = section(text, "## 📋 Tomorrow's Plan")
+    plan = details(text, 1, "📋 Tomorrow's Plan")
     assert plan.count("- [ ] Fix `health.handshake` on `capture`") == 1
 
 
@@ -73,7 +67,7 @@ def test_a_run_writing_no_report_file_says_so(vault: Path) -> None:
         runbooks_dir=None,
         now=MORNING,
     )
-    assert "- No report files were written in this run" in section(path.read_text(), "## 🔗 References")
+    assert "- No report files were written in this run" in details(path.read_text(), 1, "🔗 References")
 
 
 def test_a_stale_lock_of_a_crashed_writer_is_taken_over_saying_so(
