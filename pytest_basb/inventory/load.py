@@ -137,6 +137,14 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True)
+class IncidentPolicy:
+    """`incident:` of an environment: what the Incident gate item requires (docs/drills.md)."""
+
+    drill_max_age_days: int
+    alert_timeout_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     source: Path
@@ -148,6 +156,8 @@ class Environment:
     flows: tuple[Flow, ...] = ()  # declared flows (docs/flows.md), sorted by name
     policy: Policy = field(default_factory=Policy)  # check levels (policy/levels.py)
     waivers: tuple[Waiver, ...] = ()
+    drills_allowed: bool = False  # `drills: allowed`: -m drill may break its services on purpose
+    incident: IncidentPolicy | None = None
 
     def service(self, service_id: str) -> ServiceConfig:
         return self._by_id[service_id]
@@ -239,7 +249,16 @@ def load_environment(
         flows=flows,
         policy=policy_of(path, data, chain, service_ids, known_checks),
         waivers=waivers_of(path, environments, chain, service_ids, known_checks),
+        drills_allowed=merged.get("drills") == "allowed",
+        incident=_incident_policy(merged.get("incident")),
     )
+
+
+def _incident_policy(raw: Mapping[str, Any] | None) -> IncidentPolicy | None:
+    if not raw:  # the schema checked the types
+        return None
+    timeout = raw.get("alert_timeout_s")
+    return IncidentPolicy(int(raw["drill_max_age_days"]), 300.0 if timeout is None else float(timeout))
 
 
 def _flows(path: Path, name: str, raw: Mapping[str, Any] | None, services: Sequence[ServiceConfig]) -> tuple[Flow, ...]:
