@@ -69,6 +69,8 @@ DAILY_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Written only by runs of an environment with waivers, placed before Tomorrow's Plan.
 WAIVERS_SECTION = ("## 🧾 Waivers in force",)
 _WAIVERS_BEFORE = "## 📋 Tomorrow's Plan"
+# Written only by runs with drills (-m drill), also before Tomorrow's Plan.
+DRILLS_SECTION = ("## 🧯 Drills",)
 
 _MARKER = re.compile(r"^<!-- basb:run (\d+) ([a-z]+) (start|end)(?: (\{.*\}))? -->$")
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -265,6 +267,10 @@ def write_daily_log(
             _add_heading_before(note.body, WAIVERS_SECTION[0], _WAIVERS_BEFORE)
             end = section_end(note.body, WAIVERS_SECTION)
             insert_block(note.body, end, region(run, "waivers", _waivers(ctx)))
+        drills = drills_section(ctx)
+        if drills:
+            _add_heading_before(note.body, DRILLS_SECTION[0], _WAIVERS_BEFORE)
+            insert_block(note.body, section_end(note.body, DRILLS_SECTION), region(run, "drills", drills))
         runs = runs_in(note)
         if not any(r.run == run for r in runs):  # the goals heading was inside a person's code block
             runs.append(facts)
@@ -450,6 +456,38 @@ def _waivers(ctx: _RunContext) -> list[str]:
     if len(report.waived) > MAX_LISTED:
         lines.append(f"- … and {len(report.waived) - MAX_LISTED} more waived in the gate report")
     return lines
+
+
+def drills_section(ctx: _RunContext) -> list[str]:
+    """The run's drills (docs/drills.md), one line each, then MTTD/MTTR per failure mode (medians)."""
+    from statistics import median
+
+    drills = [c for c in ctx.report.checks if c.id.startswith("drill.") and c.outcome != "skip"]
+    if not drills:
+        return []
+    lines = [ctx.label, ""]
+    by_mode: dict[str, list[CheckResult]] = {}
+    for check in drills:
+        e = check.evidence
+        mode = str(e.get("mode") or check.id.split(".", 1)[1])
+        by_mode.setdefault(mode, []).append(check)
+        icon = STATUS_ICON.get(check.outcome, "⚠️")
+        why = f" — {inline_code(str(e['why']))}" if e.get("why") else ""
+        lines.append(
+            f"- {icon} {mode} on {inline_code(check.service)}: detected {_seconds(e.get('detected_s'))}, "
+            f"alerted {_seconds(e.get('alerted_s'))}, recovered {_seconds(e.get('recovered_s'))}{why}"
+        )
+    for mode, checks in by_mode.items():
+        detected = [float(c.evidence["detected_s"]) for c in checks if c.evidence.get("detected_s") is not None]
+        recovered = [float(c.evidence["recovered_s"]) for c in checks if c.evidence.get("recovered_s") is not None]
+        mttd = f"{median(detected):.2f} s" if detected else "—"
+        mttr = f"{median(recovered):.2f} s" if recovered else "—"
+        lines.append(f"- **{mode}**: MTTD {mttd}, MTTR {mttr} (median of {plural(len(checks), 'drill')})")
+    return lines
+
+
+def _seconds(value: object) -> str:
+    return "—" if value is None else f"{float(str(value)):.2f} s"
 
 
 def _message(check: CheckResult) -> str:
