@@ -7,6 +7,7 @@ ledger records every drill, the service works afterwards, and the Incident item 
 from __future__ import annotations
 
 import json
+import os
 import stat
 import sys
 from pathlib import Path
@@ -146,3 +147,40 @@ def test_drills_run_only_when_m_names_them(gate: Gate, marker: str | None, drill
     result = gate.pytester.runpytest(*args, *(["-m", marker] if marker else []))
     collected = [line for line in result.stdout.lines if "test_drill_" in line]
     assert len(collected) == drills, result.stdout.str()
+
+
+@pytest.mark.xdist_group("docker")
+def test_container_drills_stop_pause_kill_and_bring_the_container_back(gate: Gate) -> None:
+    from pytest_basb.targets.containers import EngineUnavailable, engine_client
+
+    try:
+        client = engine_client()
+    except EngineUnavailable as exc:
+        if os.environ.get("BASB_REQUIRE_DOCKER"):
+            pytest.fail(f"BASB_REQUIRE_DOCKER is set (CI) but: {exc}")
+        pytest.skip(f"no Docker engine: {exc}")
+    if not client.images.list(name="basb/capture:1.0"):
+        pytest.fail("reference image basb/capture:1.0 missing; build it with `make images`")
+    client.close()
+    gate.write(
+        f"""
+        version: 1
+        environments:
+          t:
+            drills: allowed
+            seed_vault: {SAMPLE_VAULT}
+            services:
+              capture:
+                transport: stdio
+                command: ["{sys.executable}", "{SERVICES / "capture.py"}"]
+                env: {{BASB_VAULT: "${{BASB_VAULT}}"}}
+                timeout_s: 30
+                container: {{image: "basb/capture:1.0", port: 8930, path: /mcp}}
+        """
+    )
+    result = gate.run_subprocess("--basb-target=containers", "-m", "drill or health", "-v", timeout=600)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    records = _ledger(gate.report_dir / "drills.jsonl")
+    assert [(r["mode"], r["outcome"]) for r in records] == [("stopped", "pass"), ("hung", "pass"), ("crashed", "pass")]
+    checks = {c["id"]: c["outcome"] for c in _gate_json(gate)["checks"]}
+    assert checks["health.handshake"] == "pass"  # after the drills, on the container they restarted
