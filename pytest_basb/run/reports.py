@@ -187,6 +187,12 @@ def _run_facts(state: BasbState, searched: tuple[Path, ...], targets: dict[str, 
     }
     if state.options.shard is not None:
         facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
+    environment = state.environment
+    if environment is not None and environment.incident is not None:  # for basb-report merge
+        from pytest_basb.run.drills import ledger_paths
+
+        ledgers = [str(path) for path in ledger_paths(state)]
+        facts["incident"] = {"drill_max_age_days": environment.incident.drill_max_age_days, "ledgers": ledgers}
     if state.containers is not None:
         facts["containers"] = {"run": state.containers.run_id, "leftovers_removed": state.containers.leftovers_removed}
     return facts

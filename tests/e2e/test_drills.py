@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from tests.helpers import REPO, SAMPLE_VAULT, Gate, free_port
 
@@ -93,6 +94,9 @@ def test_drills_recover_every_mode_record_them_and_leave_the_services_working(ga
     assert "MTTD" in drills
     assert "MTTR" in drills
     assert _item(gate, INCIDENT)["status"] == "pass"
+    document = _gate_json(gate)
+    Draft202012Validator(json.loads((REPO / "schemas" / "gate-report.schema.json").read_text())).validate(document)
+    assert document["incident"] == {"drill_max_age_days": 7, "ledgers": [str(ledger), str(vault_logs / "drills.jsonl")]}
 
     # A team's own runbook for one service and mode that is empty: the item names it.
     team = gate.path / "docs" / "runbooks" / "incidents"
