@@ -195,11 +195,11 @@ class _Drill:
                 self._recover_container()
             elif not self.stdio:
                 assert state.launcher is not None
-                state.launcher.relaunch(self.service, ready_timeout_s=max(self.timeout_s, 15.0))
+                state.launcher.relaunch(self.service, ready_timeout_s=self._start_budget_s())
         except TargetError as exc:
             return str(exc).splitlines()[0]
         self._drop_session()  # the old server is gone now: closing its session cannot wait on it
-        deadline = time.monotonic() + max(self.timeout_s, 15.0)
+        deadline = time.monotonic() + self._start_budget_s()
         why: str | None = "no attempt"
         while time.monotonic() < deadline:
             why = self._steady()  # opens the new session: a stdio server is spawned again here
@@ -208,6 +208,14 @@ class _Drill:
             self._drop_session()
             time.sleep(_POLL_PAUSE_S * 5)
         return f"no steady state again: {why}" if why else None
+
+    def _start_budget_s(self) -> float:
+        """How long a restarted server may take to answer: as long as its first start may take."""
+        if self.state.options.target == "containers":
+            from pytest_basb.targets.containers import start_budget_s
+
+            return start_budget_s(self.service)  # a container's server starts after its port is published
+        return max(self.timeout_s, 15.0)
 
     def _recover_container(self) -> None:
         from pytest_basb.targets.container_faults import recover
