@@ -92,6 +92,12 @@ class _Drill:
                 self._inject()
             except TargetError as exc:
                 failures.append(f"fault not injected: {exc}")
+                if self._steady() is not None:  # half injected (docker stop timed out): bring it back
+                    self.fault_at = self.fault_at or time.monotonic()
+                    recovery = self._recover()
+                    if recovery is not None:
+                        failures.append(f"not recovered: {recovery}")
+                        self._leave_blocked(recovery)
             else:
                 times["detected_s"] = self._detect()
                 if times["detected_s"] is None:
