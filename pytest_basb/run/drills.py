@@ -2,7 +2,8 @@
 
 A drill (check `drill.<mode>`, marker `drill`, only when `-m drill` asks) on an environment marked
 `drills: allowed`:
-1. steady state: the gate's session to the service answers a listing;
+1. steady state: the gate's session to the service answers a listing (and, with Alertmanager, no alert
+   fires for the service: an earlier alert would be timed as this drill's);
 2. the fault: `stopped` (SIGTERM / docker stop), `hung` (SIGSTOP / docker pause), `crashed`
    (SIGKILL / docker kill) on the very server the gate's session talks to;
 3. detection: the gate polls (a fresh handshake over HTTP, its own session over stdio, each bounded
@@ -84,7 +85,10 @@ class _Drill:
         started = datetime.now(UTC)
         times: dict[str, float | None] = {"detected_s": None, "alerted_s": None, "recovered_s": None}
         failures: list[str] = []
+        alert_url = _alertmanager_url(self.state)
         steady = self._steady()
+        if steady is None and alert_url is not None and not self._quiet(alert_url):
+            steady = f"an alert for service={self.service.id} is firing in {alert_url} before the fault"
         if steady is not None:
             failures.append(f"no steady state before the fault: {steady}")
         else:
@@ -102,7 +106,6 @@ class _Drill:
                 times["detected_s"] = self._detect()
                 if times["detected_s"] is None:
                     failures.append(f"the gate did not detect the fault within {self.timeout_s:g} s")
-                alert_url = _alertmanager_url(self.state)
                 if alert_url is not None:
                     times["alerted_s"] = self._alerted(alert_url)
                     if times["alerted_s"] is None:
@@ -178,13 +181,27 @@ class _Drill:
             time.sleep(_POLL_PAUSE_S)
         return None
 
+    def _alert_budget_s(self) -> float:
+        environment = self.state.environment
+        assert environment is not None
+        return environment.incident.alert_timeout_s if environment.incident else 300.0
+
+    def _quiet(self, alertmanager_url: str) -> bool:
+        """No alert for the service fires before the fault (an earlier one would be timed as this
+        drill's): waits for it to resolve, within the alert budget."""
+        from pytest_basb.run.alerts import firing_for
+
+        deadline = time.monotonic() + self._alert_budget_s()
+        while firing_for(alertmanager_url, self.service.id):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(ALERT_POLL_S)
+        return True
+
     def _alerted(self, alertmanager_url: str) -> float | None:
         from pytest_basb.run.alerts import firing_for
 
-        environment = self.state.environment
-        assert environment is not None
-        budget = environment.incident.alert_timeout_s if environment.incident else 300.0
-        deadline = self.fault_at + budget
+        deadline = self.fault_at + self._alert_budget_s()
         while time.monotonic() < deadline:
             if firing_for(alertmanager_url, self.service.id):
                 return self._since_fault()

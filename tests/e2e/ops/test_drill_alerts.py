@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from pytest_basb.run.alerts import firing_for
-from tests.helpers import REPO, SAMPLE_VAULT, free_port
+from tests.helpers import REPO, SAMPLE_VAULT, Gate, free_port
 
 DEADLINE_S = 90.0  # a guard on a loaded machine, not a measure
 
@@ -60,20 +60,16 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
             process.wait(timeout=10)
 
 
-def test_an_alert_for_a_killed_service_reaches_alertmanager(
-    spawn: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
-) -> None:
+def monitoring_stack(
+    spawn: Callable[..., subprocess.Popen[bytes]], tmp_path: Path, service_port: int
+) -> tuple[str, str]:
+    """Alertmanager, and Prometheus scraping 127.0.0.1:`service_port` as service="capture" every second
+    with the rule `up{service="capture"} == 0` (no `for:`); returns their URLs once Prometheus has
+    scraped the target."""
     prometheus, alertmanager = shutil.which("prometheus"), shutil.which("prometheus-alertmanager")
     if prometheus is None or alertmanager is None:
         pytest.skip("prometheus or prometheus-alertmanager is not installed (.ci/run installs both)")
-    vault = tmp_path / "vault"
-    shutil.copytree(SAMPLE_VAULT, vault)
-    service_port, prom_port, am_port = free_port(), free_port(), free_port()
-    server = spawn(
-        [sys.executable, str(REPO / "fixtures" / "services" / "capture.py"), "--http", str(service_port)],
-        tmp_path / "capture.log",
-        env={**os.environ, "BASB_VAULT": str(vault)},
-    )
+    prom_port, am_port = free_port(), free_port()
     (tmp_path / "am.yml").write_text(
         yaml.safe_dump({"route": {"receiver": "drills", "group_wait": "0s"}, "receivers": [{"name": "drills"}]})
     )
@@ -110,15 +106,29 @@ def test_an_alert_for_a_killed_service_reaches_alertmanager(
         ],
         tmp_path / "prometheus.log",
     )
-    am_url = f"http://127.0.0.1:{am_port}"
+    prom_url, am_url = f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}"
 
-    def scraped_up() -> bool:
-        body = _get(f"http://127.0.0.1:{prom_port}/api/v1/query?query=up%7Bservice%3D%22capture%22%7D")
-        result = json.loads(body)["data"]["result"] if body else []
-        return bool(result) and result[0]["value"][1] == "1"
+    def scraped() -> bool:
+        body = _get(f"{prom_url}/api/v1/query?query=up%7Bservice%3D%22capture%22%7D")
+        return bool(json.loads(body)["data"]["result"]) if body else False
 
-    _wait("Prometheus did not scrape the service as up", scraped_up)
+    _wait("Prometheus did not scrape the service", scraped)
     _wait("Alertmanager did not answer", lambda: _get(f"{am_url}/api/v2/status") is not None)
+    return prom_url, am_url
+
+
+def test_an_alert_for_a_killed_service_reaches_alertmanager(
+    spawn: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    vault = tmp_path / "vault"
+    shutil.copytree(SAMPLE_VAULT, vault)
+    service_port = free_port()
+    server = spawn(
+        [sys.executable, str(REPO / "fixtures" / "services" / "capture.py"), "--http", str(service_port)],
+        tmp_path / "capture.log",
+        env={**os.environ, "BASB_VAULT": str(vault)},
+    )
+    _prom_url, am_url = monitoring_stack(spawn, tmp_path, service_port)
     assert not firing_for(am_url, "capture")
 
     os.killpg(server.pid, signal.SIGKILL)  # the drill's `crashed`
@@ -127,3 +137,42 @@ def test_an_alert_for_a_killed_service_reaches_alertmanager(
     print(f"alerted after {time.monotonic() - killed:.1f} s (scrape and evaluation every 1 s)")
     assert not firing_for(am_url, "search")
     assert not firing_for(f"http://127.0.0.1:{free_port()}", "capture")  # nothing answers: not firing
+
+
+def test_a_drill_times_the_alert_when_the_environment_names_alertmanager(
+    spawn: Callable[..., subprocess.Popen[bytes]], gate: Gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_basb.inventory.load import Environment
+
+    if "monitoring" not in Environment.__dataclass_fields__:
+        pytest.skip("needs the inventory's `monitoring:` block (Monitoring item), not on this branch yet")
+    service_port = free_port()
+    prom_url, am_url = monitoring_stack(spawn, tmp_path, service_port)  # the gate launches it
+    monkeypatch.setenv("PROM_URL", prom_url)
+    monkeypatch.setenv("AM_URL", am_url)
+    launch = [sys.executable, str(REPO / "fixtures" / "services" / "capture.py"), "--http", str(service_port)]
+    gate.write(f"""
+    version: 1
+    environments:
+      t:
+        drills: allowed
+        incident: {{drill_max_age_days: 7, alert_timeout_s: 60}}
+        seed_vault: {SAMPLE_VAULT}
+        monitoring: {{prometheus_url: "${{PROM_URL}}", alertmanager_url: "${{AM_URL}}"}}
+        services:
+          capture:
+            transport: streamable-http
+            url: http://127.0.0.1:{service_port}/mcp
+            launch: {json.dumps(launch)}
+            env: {{BASB_VAULT: "${{BASB_VAULT}}"}}
+            timeout_s: 30
+    """)
+    # Until the gate launches the service the alert fires: the drill's steady state waits until it is
+    # resolved, so alerted_s times this drill's alert, not an earlier one.
+    result = gate.run_subprocess("-m", "drill", "-k", "crashed", timeout=600)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    (line,) = (gate.report_dir / "drills.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["outcome"] == "pass"
+    assert record["alerted_s"] is not None
+    assert record["alerted_s"] >= record["detected_s"]
