@@ -19,6 +19,7 @@ blocked for the rest of the run (its later checks say `blocked by drill.<mode>`)
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ class _Drill:
         self.timeout_s = state.timeout_for(service.id)
         self.stdio = state.endpoints[service.id].transport == "stdio" and state.options.target == "local"
         self.fault_at = 0.0
+        self.stopping: threading.Thread | None = None  # a `docker stop` still under way
 
     def run(self, runbook: Path | None) -> DrillRecord:
         started = datetime.now(UTC)
@@ -148,7 +150,7 @@ class _Drill:
 
             assert state.containers is not None
             self.fault_at = time.monotonic()
-            inject(state.containers, self.service.id, self.mode)
+            self.stopping = inject(state.containers, self.service.id, self.mode)
         elif self.stdio:
             from pytest_basb.targets.reaper import kill_group
 
@@ -241,7 +243,10 @@ class _Drill:
         return max(self.timeout_s, 15.0)
 
     def _recover_container(self) -> None:
-        from pytest_basb.targets.container_faults import recover
+        from pytest_basb.targets.container_faults import STOP_WAIT_S, recover
+
+        if self.stopping is not None:  # start only once the stop is over
+            self.stopping.join(STOP_WAIT_S)
         from pytest_basb.targets.containers import container_endpoint
 
         state = self.state

@@ -3,6 +3,8 @@ runbook's recovery (`start` / `unpause` / `start`), through the Docker SDK the l
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,23 +23,34 @@ def _container(launcher: ContainerLauncher, service_id: str) -> Any:
     return started.container.get_wrapped_container()
 
 
-def inject(launcher: ContainerLauncher, service_id: str, mode: str) -> str:
-    """The fault, as `docker stop|pause|kill`; returns the container's name."""
+def inject(launcher: ContainerLauncher, service_id: str, mode: str) -> threading.Thread | None:
+    """The fault, as `docker stop|pause|kill`. `docker stop` waits until the container has exited
+    (up to its grace period), while the service is already going down: it runs in the returned
+    thread, so detection is timed from the SIGTERM, not from the end of the stop."""
     container = _container(launcher, service_id)
+    if mode == "stopped":
+        stopping = threading.Thread(target=_stop_quietly, args=(container,), name=f"docker stop {service_id}")
+        stopping.start()
+        return stopping
+    if mode not in ("hung", "crashed"):
+        raise ValueError(f"unknown drill mode {mode!r}")
     try:
-        if mode == "stopped":
-            container.stop(timeout=_STOP_GRACE_S)
-        elif mode == "hung":
+        if mode == "hung":
             container.pause()
-        elif mode == "crashed":
-            container.kill()
         else:
-            raise ValueError(f"unknown drill mode {mode!r}")
-    except TargetError:
-        raise
+            container.kill()
     except Exception as exc:  # docker's APIError, requests' errors
         raise TargetError(f"{service_id}: docker could not inject {mode}: {exc}") from None
-    return str(container.name)
+    return None
+
+
+def _stop_quietly(container: Any) -> None:
+    # A stop that fails (already gone) leaves the recovery to say whether the container came back.
+    with contextlib.suppress(Exception):
+        container.stop(timeout=_STOP_GRACE_S)
+
+
+STOP_WAIT_S = _STOP_GRACE_S + 10.0  # the longest `docker stop` takes: the grace, then SIGKILL
 
 
 def recover(launcher: ContainerLauncher, service_id: str, mode: str, port: int) -> str:
