@@ -459,13 +459,19 @@ def _waivers(ctx: _RunContext) -> list[str]:
 
 
 def drills_section(ctx: _RunContext) -> list[str]:
+    """The "Drills" region of a run with drills (none without)."""
+    lines = drill_lines(ctx.report)
+    return [ctx.label, "", *lines] if lines else []
+
+
+def drill_lines(report: GateReport) -> list[str]:
     """The run's drills (docs/drills.md), one line each, then MTTD/MTTR per failure mode (medians)."""
     from statistics import median
 
-    drills = [c for c in ctx.report.checks if c.id.startswith("drill.") and c.outcome != "skip"]
+    drills = [c for c in report.checks if c.id.startswith("drill.") and c.outcome != "skip"]
     if not drills:
         return []
-    lines = [ctx.label, ""]
+    lines: list[str] = []
     by_mode: dict[str, list[CheckResult]] = {}
     for check in drills:
         e = check.evidence
