@@ -133,7 +133,7 @@ class _Drill:
 
     def _steady(self) -> str | None:
         """The gate's own session answers (opened now if it was not)."""
-        from pytest_basb.connection.probe import answers
+        from pytest_basb.connection.drill_probe import answers
         from pytest_basb.model.mcp_data import ServiceError
 
         try:
@@ -167,7 +167,7 @@ class _Drill:
 
     def _detect(self) -> float | None:
         """Poll until the gate sees the service fail, within the service's timeout."""
-        from pytest_basb.connection.probe import answers, fresh_session_answers
+        from pytest_basb.connection.drill_probe import answers, fresh_session_answers
 
         deadline = self.fault_at + self.timeout_s
         bound = min(_POLL_BOUND_S, self.timeout_s)

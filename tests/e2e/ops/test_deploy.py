@@ -43,7 +43,16 @@ def test_promtool_checks_config_and_rules() -> None:
     promtool = tool("promtool", "Debian package prometheus")
     result = run(promtool, "check", "config", str(PROMETHEUS / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout
+    assert "SUCCESS: 11 rules found" in result.stdout  # alerts.yml
+    assert "SUCCESS: 7 rules found" in result.stdout  # recording.yml
+
+
+def test_amtool_checks_the_alertmanager_config() -> None:
+    amtool = tool("amtool", "Debian package prometheus-alertmanager")
+    result = run(amtool, "check-config", str(DEPLOY / "alertmanager" / "alertmanager.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    assert "1 receivers" in result.stdout
 
 
 def test_promtool_rule_unit_tests_pass() -> None:
@@ -73,6 +82,45 @@ def test_compose_file_is_valid_and_publishes_on_loopback_only() -> None:
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
     assert "vault" in config["volumes"]
+
+
+def test_compose_monitoring_profile_wires_probe_alertmanager_and_receiver() -> None:
+    """Prometheus sends to the stack's Alertmanager, scrapes basb-probe blackbox-style for every service
+    of the inventory, and Alertmanager's receiver URL is the receiver service of the stack."""
+    compose = tool("docker-compose", "Debian package docker-compose")
+    result = run(
+        compose, "-f", str(DEPLOY / "compose.yaml"), "--profile", "monitoring", "config", env=_env(BASB_TAG="1.0")
+    )
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    probe = services["probe"]
+    assert probe["entrypoint"] == ["/opt/venv/bin/basb-probe"]
+    environment = next(a.split("=", 1)[1] for a in probe["command"] if a.startswith("--env="))
+    listen_port = next(a.rsplit(":", 1)[1] for a in probe["command"] if a.startswith("--listen="))
+    inventory = yaml.safe_load((REPO / "basb-inventory.yaml").read_text())["environments"]
+    internal = inventory[environment]
+    assert set(internal["services"]) == set(SERVICES)
+    for name in SERVICES:  # addressed by compose service name and the services' container port
+        assert internal["services"][name]["url"] == f"http://{name}:8930/mcp"
+    receiver = services["alert-receiver"]
+    assert receiver["entrypoint"][-2:] == ["-m", "pytest_basb.ops.alert_receiver"]
+    receiver_port = receiver["command"][receiver["command"].index("--listen") + 1].rsplit(":", 1)[1]
+
+    prometheus = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    assert prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    assert "9093" in str(services["alertmanager"]["ports"][0])
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "basb-probe")
+    assert job["metrics_path"] == "/probe"
+    assert sorted(job["static_configs"][0]["targets"]) == sorted(SERVICES)
+    relabel = {r["target_label"]: r for r in job["relabel_configs"]}
+    assert relabel["__param_service"]["source_labels"] == ["__address__"]
+    assert relabel["service"]["source_labels"] == ["__param_service"]
+    assert relabel["__address__"]["replacement"] == f"probe:{listen_port}"
+
+    alertmanager = yaml.safe_load((DEPLOY / "alertmanager" / "alertmanager.yml").read_text())
+    receivers = {r["name"]: r for r in alertmanager["receivers"]}
+    url = receivers[alertmanager["route"]["receiver"]]["webhook_configs"][0]["url"]
+    assert url.startswith(f"http://alert-receiver:{receiver_port}/")
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from tests.helpers import REPO
 DOCS = [REPO / "docs" / "BASB_Deployment_Manual_v1.0.md", REPO / "docs" / "BASB_Monitoring_Configuration_v1.0.md"]
 RUN_MARKER = "<!-- test: run -->"
 # What a runnable block may need beyond the venv: skipped with a reason when absent (CI has them).
-TOOLS = ("promtool", "docker-compose", "shellcheck")
+TOOLS = ("promtool", "amtool", "docker-compose", "shellcheck", "curl")
 _FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _PATH = re.compile(r"(?<![\w/.-])((?:deploy|docs|fixtures|suites|pytest_basb|\.github|\.ci|tests)/[\w./-]*[\w/])")
 _TOP_FILES = ("basb-inventory.yaml", "pyproject.toml", "Makefile")

@@ -13,9 +13,11 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pytest_basb.model.probe import PHASES, ProbeOutcome
 from pytest_basb.model.results import OUTCOMES, CheckResult
 from pytest_basb.report.gate import ServiceSummary, build_gate
 from pytest_basb.report.metrics import gate_registry
+from pytest_basb.report.probe_metrics import probe_exposition
 from tests.helpers import REPO
 
 DEPLOY = REPO / "deploy"
@@ -40,9 +42,13 @@ def test_the_alerts_the_brief_needs_exist_with_runbooks_and_unit_tests() -> None
     needed = {"BasbGateFailing", "BasbServiceDown", "BasbCheckLatencyOverBudget", "BasbGateNotRunning"}
     assert needed | {"BasbSecurityFinding"} <= alerts.keys()
     tested = "\n".join(p.read_text() for p in (PROMETHEUS / "tests").glob("*.yml"))
+    assert {"Watchdog", "BasbProbeFailing", "BasbProberDown"} <= alerts.keys()
+    assert alerts["Watchdog"]["expr"] == "vector(1)"
     for name, rule in alerts.items():
-        assert rule["labels"]["severity"] in ("critical", "warning"), name
-        assert (REPO / rule["annotations"]["runbook"]).is_file(), f"{name}: runbook {rule['annotations']['runbook']}"
+        # kube-prometheus' convention: the Watchdog's severity is "none", it pages nobody
+        assert rule["labels"]["severity"] in (("none",) if name == "Watchdog" else ("critical", "warning")), name
+        runbook = rule["annotations"].get("runbook_url") or rule["annotations"]["runbook"]
+        assert (REPO / runbook).is_file(), f"{name}: runbook {runbook}"
         assert f"alertname: {name}" in tested, f"{name} has no promtool unit test"
 
 
@@ -86,6 +92,8 @@ def written_metric_names() -> set[str]:
     service.observe("search", "ok", 0.01)
     service.observe("search", "error", 0.02)
     texts.append(generate_latest(service.registry).decode())
+    probe = ProbeOutcome("s", True, {phase: 0.1 for phase in PHASES})
+    texts.append(probe_exposition(probe).decode())
     return {s.name for text in texts for family in text_string_to_metric_families(text) for s in family.samples}
 
 
@@ -102,6 +110,7 @@ def test_metric_name_extraction() -> None:
 def test_rules_and_dashboard_read_only_metrics_that_exist() -> None:
     known = written_metric_names() | {rule["record"] for rule in rules("record")} | {"up"}
     assert {"basb_gate_verdict", "basb_check_results", "basb_tool_calls_total", "basb_vault_notes"} <= known
+    assert {"basb_probe_success", "basb_probe_duration_seconds"} <= known
     exprs = {f"rule {r.get('alert') or r.get('record')}": str(r["expr"]) for r in rules("expr")}
     exprs.update({f"dashboard panel expr {e!r}": e for e in dashboard_exprs()})
     unknown = {where: sorted(metric_names_in(expr) - known) for where, expr in exprs.items()}
