@@ -7,7 +7,11 @@ changes while it is read is read again, so a backup taken while notes are writte
 only. The reference services' in-flight temporary files (`.basb-*.tmp`, renamed over a note when
 complete) and symlinks (which could point outside the vault) are left out and listed.
 
-    basb-vault backup --vault DIR --out FILE
+The manifest also records the name the archive was written under and its purpose: `prune` deletes
+only backups `basb-vault backup` wrote under the name they still have, never a drill's archive
+(`backup --drill`), a renamed or foreign file, or an archive older than these two keys.
+
+    basb-vault backup --vault DIR --out FILE [--drill]
     basb-vault verify FILE [--vault DIR]
     basb-vault restore FILE --into DIR [--force]
     basb-vault prune DIR --keep-daily N --keep-weekly M [--dry-run]
@@ -40,6 +44,7 @@ VERSION = 1
 MANIFEST = "manifest.json"
 ROOT = "vault"
 SKIPPED_PATTERNS = (".basb-*.tmp",)
+BACKUP, DRILL = "backup", "drill"  # a manifest's purpose: only backups are pruned
 _READ_ATTEMPTS = 5
 _CHUNK = 1 << 20
 _GZIP_LEVEL = 6  # gzip's own default: level 9 (tarfile's) costs about twice the time for ~1% smaller notes
@@ -73,6 +78,8 @@ class Manifest:
     vault_name: str
     files: tuple[FileEntry, ...]
     dirs: tuple[str, ...]
+    purpose: str = BACKUP  # BACKUP or DRILL
+    archive: str | None = None  # the file name it was written under (None: made before it was recorded)
 
     @property
     def total_bytes(self) -> int:
@@ -86,6 +93,8 @@ class Manifest:
             "vault_name": self.vault_name,
             "files": [f.as_json() for f in self.files],
             "dirs": list(self.dirs),
+            "purpose": self.purpose,
+            "archive": self.archive,
         }
         return (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
@@ -106,7 +115,10 @@ class Manifest:
                         f"{source}: {MANIFEST} names {path!r}, which is not a path inside the vault; "
                         "the archive was altered: restore from another backup"
                     )
-            return cls(str(doc["created_at"]), str(doc["vault_name"]), files, dirs)
+            purpose, archive = doc.get("purpose", BACKUP), doc.get("archive")
+            if purpose not in (BACKUP, DRILL) or not isinstance(archive, str | None):
+                raise BackupError(f"{source}: {MANIFEST} has purpose {purpose!r} and archive {archive!r}")
+            return cls(str(doc["created_at"]), str(doc["vault_name"]), files, dirs, purpose, archive)
         except (ValueError, KeyError, TypeError) as exc:
             raise BackupError(f"{source}: {MANIFEST} is unreadable ({type(exc).__name__}: {exc})") from None
 
@@ -179,10 +191,11 @@ def _read_stable(path: Path) -> tuple[bytes, os.stat_result]:
     raise BackupError(f"{path}: kept changing while it was read ({_READ_ATTEMPTS} attempts); try again")
 
 
-def backup(vault: Path, out: Path, *, now: datetime | None = None) -> BackupSummary:
+def backup(vault: Path, out: Path, *, now: datetime | None = None, drill: bool = False) -> BackupSummary:
     """Write an archive of `vault` to `out` (atomically: a partial archive never has its name).
 
-    `now` stamps the manifest's `created_at` (the retention of `prune` goes by it).
+    `now` stamps the manifest's `created_at` (the retention of `prune` goes by it); `drill` marks
+    the archive as a drill's, which `prune` never deletes.
     """
     started = time.perf_counter()
     if not vault.is_dir():
@@ -224,6 +237,8 @@ def backup(vault: Path, out: Path, *, now: datetime | None = None) -> BackupSumm
                 vault_name=vault.name,
                 files=tuple(files),
                 dirs=tuple(dirs),
+                purpose=DRILL if drill else BACKUP,
+                archive=out.name,
             )
             _add_bytes(tar, MANIFEST, manifest.to_json(), mode=0o644, mtime=time.time())
         os.replace(tmp, out)
@@ -405,19 +420,37 @@ def _extract(archive: Path, manifest: Manifest, target: Path) -> None:
 # --- retention ------------------------------------------------------------------------------------
 
 
-def prune(folder: Path, *, keep_daily: int, keep_weekly: int, dry_run: bool = False) -> tuple[list[Path], list[Path]]:
+@dataclass(frozen=True)
+class Pruned:
+    kept: list[Path]
+    deleted: list[Path]
+    left_alone: list[Path]  # not backups `prune` may delete: drills, renamed, foreign or older files
+
+
+def prune(folder: Path, *, keep_daily: int, keep_weekly: int, dry_run: bool = False) -> Pruned:
     """Keep the newest backup of each of the last `keep_daily` days and `keep_weekly` ISO weeks that
-    have backups; delete the other `*.tar.gz` backups in `folder`. Returns (kept, deleted)."""
+    have backups; delete the other backups in `folder`.
+
+    A backup is an archive `basb-vault backup` wrote (without --drill) under the name it still has;
+    every other file is left alone, whatever its name.
+    """
     if keep_daily < 0 or keep_weekly < 0:
         raise BackupError("--keep-daily and --keep-weekly must be 0 or more")
     if not folder.is_dir():
         raise BackupError(f"{folder}: not a folder of backups")
     dated: list[tuple[datetime, Path]] = []
+    left_alone: list[Path] = []
     for path in sorted(folder.glob("*.tar.gz")):
         try:
-            dated.append((datetime.fromisoformat(read_manifest(path).created_at), path))
-        except BackupError:
-            continue  # not one of ours: never deleted
+            manifest = read_manifest(path)
+            created = datetime.fromisoformat(manifest.created_at)
+        except (BackupError, ValueError, OSError):
+            left_alone.append(path)  # not one of ours: never deleted
+            continue
+        if manifest.purpose == BACKUP and manifest.archive == path.name:
+            dated.append((created, path))
+        else:
+            left_alone.append(path)
     dated.sort(reverse=True)
     keep: set[Path] = set()
     for period, count in (("%Y-%m-%d", keep_daily), ("%G-W%V", keep_weekly)):
@@ -429,7 +462,7 @@ def prune(folder: Path, *, keep_daily: int, keep_weekly: int, dry_run: bool = Fa
     if not dry_run:
         for path in deleted:
             path.unlink()
-    return sorted(keep), deleted
+    return Pruned(sorted(keep), deleted, left_alone)
 
 
 # --- command line ---------------------------------------------------------------------------------
@@ -449,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("backup", help="write a tar.gz of the vault with a sha256 manifest")
     p.add_argument("--vault", type=Path, required=True, metavar="DIR")
     p.add_argument("--out", type=Path, required=True, metavar="FILE")
+    p.add_argument("--drill", action="store_true", help="a drill's archive: prune never deletes it")
     p = sub.add_parser("verify", help="check an archive against its manifest (and a folder against it)")
     p.add_argument("archive", type=Path, metavar="FILE")
     p.add_argument("--vault", type=Path, metavar="DIR", help="also compare this folder with the archive")
@@ -456,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("archive", type=Path, metavar="FILE")
     p.add_argument("--into", type=Path, required=True, metavar="DIR")
     p.add_argument("--force", action="store_true", help="replace the contents of a non-empty DIR")
-    p = sub.add_parser("prune", help="retention: keep N daily and M weekly backups in a folder")
+    p = sub.add_parser("prune", help="retention: keep N daily and M weekly backups in a folder (only backups it wrote)")
     p.add_argument("folder", type=Path, metavar="DIR")
     p.add_argument("--keep-daily", type=int, default=7, metavar="N", help="default: %(default)s")
     p.add_argument("--keep-weekly", type=int, default=4, metavar="M", help="default: %(default)s")
@@ -474,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "backup":
-        s = backup(args.vault, args.out)
+        s = backup(args.vault, args.out, drill=args.drill)
         print(f"backup: {s.archive}: {s.files} files, {_human(s.bytes)}, {s.seconds:.2f} s")
         if s.skipped:
             print(f"skipped (temporary files, symlinks): {', '.join(s.skipped)}")
@@ -495,11 +529,16 @@ def _run(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - started
         print(f"restore: {args.into}: {len(manifest.files)} files, {_human(manifest.total_bytes)}, {seconds:.2f} s")
         return 0
-    kept, deleted = prune(args.folder, keep_daily=args.keep_daily, keep_weekly=args.keep_weekly, dry_run=args.dry_run)
+    pruned = prune(args.folder, keep_daily=args.keep_daily, keep_weekly=args.keep_weekly, dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
-    for path in deleted:
+    for path in pruned.deleted:
         print(f"{verb}: {path}")
-    print(f"prune: {args.folder}: kept {len(kept)}, {verb} {len(deleted)}")
+    for path in pruned.left_alone:
+        print(f"left alone (not a backup that basb-vault backup wrote under this name): {path}")
+    print(
+        f"prune: {args.folder}: kept {len(pruned.kept)}, {verb} {len(pruned.deleted)}, "
+        f"left alone {len(pruned.left_alone)}"
+    )
     return 0
 
 

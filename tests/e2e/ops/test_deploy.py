@@ -4,6 +4,7 @@ against the real engine when it and the images are there) and the MCP healthchec
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -35,8 +36,8 @@ def tool(name: str, reason: str) -> str:
     return path
 
 
-def run(*argv: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+def run(*argv: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def test_promtool_checks_config_and_rules() -> None:
@@ -133,6 +134,13 @@ def test_scripts_are_shellcheck_clean() -> None:
     assert result.returncode == 0, result.stdout
 
 
+def test_every_script_stops_on_a_failed_command_also_inside_a_pipe() -> None:
+    scripts = [p for p in SCRIPTS.glob("*.sh") if p.name != "lib.sh"]  # lib.sh is sourced by them
+    assert len(scripts) == 3
+    for path in scripts:
+        assert "\nset -euo pipefail\n" in path.read_text(), path.name
+
+
 STUB = """#!/usr/bin/env bash
 # Stand-in for `{name}`: records each call, answers like the engine for the calls the scripts make.
 echo "{name} BASB_TAG=${{BASB_TAG:-}} $*" >> "$STUB_LOG"
@@ -140,6 +148,7 @@ case "$*" in
   "image inspect "*) for image in $STUB_IMAGES; do [ "$image" = "$3" ] && exit 0; done; exit 1 ;;
   "inspect --format "*) echo "${{STUB_HEALTH:-healthy}}" ;;
   *" ps -q "*) echo "id-${{@: -1}}" ;;
+  "ps -aq "*) printf '%s' "${{STUB_REMAINING:-}}" ;;
 esac
 """
 
@@ -164,8 +173,8 @@ def stub_engine(tmp_path: Path) -> dict[str, str]:
     )
 
 
-def script(name: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run("bash", str(SCRIPTS / name), *args, env=env)
+def script(name: str, *args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return run("bash", str(SCRIPTS / name), *args, env=env, timeout=timeout)
 
 
 def ups(env: dict[str, str]) -> list[str]:
@@ -173,29 +182,105 @@ def ups(env: dict[str, str]) -> list[str]:
     return [c.split()[1] for c in calls if c.startswith("docker-compose") and " up -d " in f"{c} "]
 
 
-def test_deploy_rollback_teardown_keep_the_previous_tag(stub_engine: dict[str, str], tmp_path: Path) -> None:
+def passed_gate(folder: Path, verdict: str = "pass", *, full: bool = True) -> Path:
+    """A gate.json as the gate writes it, reduced to what deploy.sh reads (verdict and scope)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    reasons = [] if full else ["--basb-shard 1/2"]
+    path = folder / "gate.json"
+    path.write_text(json.dumps({"version": 1, "verdict": verdict, "scope": {"full": full, "reasons": reasons}}))
+    return path
+
+
+def deploy_and_gate(tag: str, env: dict[str, str], tmp_path: Path, verdict: str = "pass") -> None:
+    deployed = script("deploy.sh", tag, env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    report = passed_gate(tmp_path / f"gate-{tag}-{verdict}", verdict)
+    recorded = script("deploy.sh", "--passed", tag, str(report), env=env)
+    assert recorded.returncode == (0 if verdict == "pass" else 1), recorded.stderr
+
+
+def test_rollback_returns_to_the_last_release_that_passed_the_gate(stub_engine: dict[str, str], tmp_path: Path) -> None:
     state = tmp_path / "state"
-    first = script("deploy.sh", "1.0", env=stub_engine)
-    assert first.returncode == 0, first.stderr
-    assert (state / "current").read_text() == "1.0\n"
-    second = script("deploy.sh", "1.1", env=stub_engine)
-    assert second.returncode == 0, second.stderr
-    assert "1.1 is live (previous: 1.0)" in second.stdout
-    assert (state / "history").read_text() == "1.0\n"
+    deploy_and_gate("1.0", stub_engine, tmp_path)
+    deploy_and_gate("1.1", stub_engine, tmp_path)
+    assert (state / "passed").read_text() == "1.0\n1.1\n"
+    # 1.1 again, over 1.1: unhealthy this time. Back to 1.1 (the last good release), not to 1.0.
+    failed = script("deploy.sh", "1.1", env={**stub_engine, "STUB_HEALTH": "unhealthy", "BASB_READY_TIMEOUT": "0"})
+    assert failed.returncode == 1
+    assert "not healthy after 0s: vault=unhealthy" in failed.stdout + failed.stderr
+    assert (state / "current").read_text() == "1.1\n"
+    assert "rollback.sh (to 1.1, the last release that passed the gate)" in failed.stderr
     back = script("rollback.sh", env=stub_engine)
     assert back.returncode == 0, back.stderr
+    assert "rollback: 1.1 -> 1.1 (passed the gate)" in back.stdout
+    assert (state / "current").read_text() == "1.1\n"
+    # 1.2 deploys but fails its gate: never recorded, so the rollback goes to 1.1 again.
+    images = stub_engine["STUB_IMAGES"] + " " + " ".join(f"basb/{s}:1.2" for s in SERVICES)
+    env = {**stub_engine, "STUB_IMAGES": images}
+    deploy_and_gate("1.2", env, tmp_path, verdict="fail")
+    assert (state / "current").read_text() == "1.2\n"
+    assert (state / "passed").read_text() == "1.0\n1.1\n"
+    again = script("rollback.sh", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "rollback: 1.2 -> 1.1" in again.stdout
+    assert "not waiting for alerts to resolve: no BASB_ALERTMANAGER_URL given" in again.stdout
+    assert ups(env)[-1] == "BASB_TAG=1.1"
+    # An earlier good release by name; a release that never passed is refused.
+    older = script("rollback.sh", "1.0", env=env)
+    assert older.returncode == 0, older.stderr
     assert (state / "current").read_text() == "1.0\n"
-    assert (state / "history").read_text() == ""
-    assert ups(stub_engine) == ["BASB_TAG=1.0", "BASB_TAG=1.1", "BASB_TAG=1.0"]
-    again = script("rollback.sh", env=stub_engine)
-    assert again.returncode == 1
-    assert "no previous tag" in again.stderr
-    down = script("teardown.sh", env=stub_engine)
-    assert down.returncode == 0, down.stderr
-    calls = Path(stub_engine["STUB_LOG"]).read_text()
-    assert "--profile monitoring down --remove-orphans\n" in calls
-    assert "--volumes" not in calls
-    assert (state / "current").read_text() == "1.0\n"  # kept: the same release can be started again
+    again_good = script("deploy.sh", "--passed", "1.0", str(passed_gate(tmp_path / "gate-1.0-again")), env=env)
+    assert again_good.returncode == 0, again_good.stderr
+    assert (state / "passed").read_text() == "1.1\n1.0\n"  # once each, newest last
+    refused = script("rollback.sh", "1.2", env=env)
+    assert refused.returncode == 1
+    assert "1.2 never passed the gate here; releases that did (newest last): 1.1 1.0" in refused.stderr
+
+
+def test_only_a_full_passing_gate_of_the_current_release_is_recorded(
+    stub_engine: dict[str, str], tmp_path: Path
+) -> None:
+    assert script("deploy.sh", "1.0", env=stub_engine).returncode == 0
+    cases = {
+        "verdict is 'fail', not 'pass'": passed_gate(tmp_path / "failed", "fail"),
+        "a partial run (--basb-shard 1/2); merge every shard first": passed_gate(tmp_path / "shard", full=False),
+        "not a readable gate.json": tmp_path / "missing" / "gate.json",
+    }
+    for message, report in cases.items():
+        result = script("deploy.sh", "--passed", "1.0", str(report), env=stub_engine)
+        assert result.returncode == 1
+        assert message in result.stderr
+    other = script("deploy.sh", "--passed", "1.1", str(passed_gate(tmp_path / "ok")), env=stub_engine)
+    assert other.returncode == 1
+    assert "1.1 is not the deployed release (current: 1.0)" in other.stderr
+    assert not (tmp_path / "state" / "passed").exists()
+    nothing = script("rollback.sh", env=stub_engine)
+    assert nothing.returncode == 1
+    assert "no release passed the gate here" in nothing.stderr
+
+
+def test_teardown_keeps_the_monitoring_stack_unless_asked(stub_engine: dict[str, str]) -> None:
+    calls = Path(stub_engine["STUB_LOG"])
+    kept = script("teardown.sh", env={**stub_engine, "STUB_REMAINING": "id-prometheus\nid-pushgateway\n"})
+    assert kept.returncode == 0, kept.stderr
+    assert "monitoring kept running (2 containers; --with-monitoring removes it)" in kept.stdout
+    log = calls.read_text()
+    assert " rm --stop --force vault-init vault capture organize distill express search\n" in log
+    assert " down" not in log
+    assert "volume rm" not in log
+    calls.unlink()
+    alone = script("teardown.sh", "--delete-vault", env=stub_engine)
+    assert alone.returncode == 0, alone.stderr
+    log = calls.read_text()
+    assert " rm --stop --force " in log
+    assert "--profile monitoring" not in log  # nothing else ran: the network goes, monitoring was not there
+    assert " down --remove-orphans\n" in log
+    assert "docker BASB_TAG= volume rm basb-staging_vault\n" in log
+    calls.unlink()
+    everything = script("teardown.sh", "--with-monitoring", env=stub_engine)
+    assert everything.returncode == 0, everything.stderr
+    assert "--profile monitoring down --remove-orphans\n" in calls.read_text()
+    assert "volume rm" not in calls.read_text()
 
 
 def test_deploy_refuses_missing_images_and_keeps_the_current_tag(stub_engine: dict[str, str], tmp_path: Path) -> None:
@@ -208,22 +293,15 @@ def test_deploy_refuses_missing_images_and_keeps_the_current_tag(stub_engine: di
     assert ups(stub_engine) == ["BASB_TAG=1.0"]
 
 
-def test_an_unhealthy_deploy_is_not_recorded_and_points_at_rollback(
-    stub_engine: dict[str, str], tmp_path: Path
-) -> None:
-    assert script("deploy.sh", "1.0", env=stub_engine).returncode == 0
-    failed = script("deploy.sh", "1.1", env={**stub_engine, "STUB_HEALTH": "unhealthy", "BASB_READY_TIMEOUT": "0"})
-    assert failed.returncode == 1
-    assert "not healthy after 0s: vault=unhealthy" in failed.stdout + failed.stderr
-    assert "roll back with deploy/scripts/rollback.sh (back to 1.0)" in failed.stderr
-    assert (tmp_path / "state" / "current").read_text() == "1.0\n"
-    assert not (tmp_path / "state" / "history").exists()
-
-
 def test_script_usage_errors(stub_engine: dict[str, str]) -> None:
     assert "usage: deploy.sh TAG" in script("deploy.sh", env=stub_engine).stderr
     assert "not a valid image tag" in script("deploy.sh", "../x", env=stub_engine).stderr
     assert "usage: teardown.sh" in script("teardown.sh", "--all", env=stub_engine).stderr
+    assert (
+        "usage: deploy.sh TAG | deploy.sh --passed TAG GATE_JSON"
+        in script("deploy.sh", "--passed", "1.0", env=stub_engine).stderr
+    )
+    assert "usage: rollback.sh [TAG]" in script("rollback.sh", "1.0", "1.1", env=stub_engine).stderr
 
 
 def _engine_with_current_images() -> str | None:
@@ -243,18 +321,45 @@ def _engine_with_current_images() -> str | None:
 
 
 def test_deploy_and_teardown_on_the_real_engine(tmp_path: Path) -> None:
+    """Deploy, then teardown beside a container of the monitoring profile (the stack's `prometheus`
+    service by its compose labels, so no monitoring image is built): it survives a plain teardown
+    and goes with --with-monitoring."""
     reason = _engine_with_current_images()
     if reason:
         pytest.skip(reason)
-    env = _env(BASB_DEPLOY_STATE=str(tmp_path / "state"), BASB_PROJECT=f"basb-selftest-{free_port()}")
+    project = f"basb-selftest-{free_port()}"
+    # Deadlines are guards: six containers may take minutes to turn healthy on a loaded machine.
+    env = _env(BASB_DEPLOY_STATE=str(tmp_path / "state"), BASB_PROJECT=project, BASB_READY_TIMEOUT="420")
+    monitor = f"{project}_prometheus_1"
     try:
-        deployed = script("deploy.sh", "1.0", env=env)
+        deployed = script("deploy.sh", "1.0", env=env, timeout=600)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         health = run(sys.executable, "-m", "pytest_basb.targets.healthcheck", "http://127.0.0.1:8946/mcp")
         assert health.returncode == 0, health.stdout
-    finally:
+        started = run("docker", "run", "-d", "--name", monitor, "--network", f"{project}_default",
+                      "--label", f"com.docker.compose.project={project}",
+                      "--label", "com.docker.compose.service=prometheus",
+                      "--label", "com.docker.compose.oneoff=False",
+                      "--label", "com.docker.compose.container-number=1",
+                      "--entrypoint", "sleep", "basb/search:1.0", "600")  # fmt: skip
+        assert started.returncode == 0, started.stderr
         down = script("teardown.sh", "--delete-vault", env=env)
-    assert down.returncode == 0, down.stderr
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert "monitoring kept running (1 containers" in down.stdout
+        left = run("docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
+                   "--format", "{{.Names}} {{.State}}")  # fmt: skip
+        assert left.stdout.split() == [monitor, "running"]
+        assert run("docker", "volume", "inspect", f"{project}_vault").returncode == 1  # deleted
+    finally:
+        everything = script("teardown.sh", "--with-monitoring", env=env, timeout=300)
+        run("docker", "rm", "-f", monitor)
+        # the throwaway project's volumes (Prometheus' data volume is kept by every teardown)
+        volumes = run("docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={project}")
+        for volume in volumes.stdout.split():
+            run("docker", "volume", "rm", volume)
+    assert everything.returncode == 0, everything.stdout + everything.stderr
+    assert run("docker", "container", "inspect", monitor).returncode == 1  # went with --with-monitoring
+    assert run("docker", "network", "inspect", f"{project}_default").returncode == 1
 
 
 def test_healthcheck_speaks_mcp_to_a_reference_service(tmp_path: Path) -> None:
@@ -303,3 +408,22 @@ def _until_healthy(argv: list[str], env: dict[str, str]) -> subprocess.Completed
             assert result.returncode == 0, result.stdout
             return result
         time.sleep(0.5)
+
+
+def test_the_procedures_compose_commands_run(tmp_path: Path) -> None:
+    """`ps` and `logs --tail=100 SERVICE` of the procedure runbooks, for every service, on a project
+    of this test's own (read-only: nothing runs in it); `restart` takes the same service names."""
+    compose = tool("docker-compose", "Debian package docker-compose")
+    if run("docker", "info").returncode != 0:
+        if os.environ.get("BASB_REQUIRE_DOCKER"):
+            pytest.fail("BASB_REQUIRE_DOCKER is set (CI) but no Docker engine answers")
+        pytest.skip("no Docker engine answers")
+    project = f"basb-selftest-{free_port()}"
+    base = [compose, "-f", str(DEPLOY / "compose.yaml"), "-p", project]
+    assert run(*base, "ps", cwd=REPO).returncode == 0
+    for service in SERVICES:
+        logs = run(*base, "logs", "--tail=100", service, cwd=REPO)
+        assert logs.returncode == 0, logs.stderr
+    wrong = run(*base, "logs", "--tail=100", "no-such-service", cwd=REPO)
+    assert wrong.returncode == 1
+    assert "No such service: no-such-service" in wrong.stderr

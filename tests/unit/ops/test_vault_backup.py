@@ -84,7 +84,8 @@ def test_prune_keeps_daily_and_weekly_backups(vault: Path, tmp_path: Path) -> No
         for hour in (3, 15):
             when = start + timedelta(days=day, hours=hour - 3)
             backup(vault, folder / f"vault-{when:%Y%m%dT%H%M}.tar.gz", now=when)
-    kept, deleted = prune(folder, keep_daily=7, keep_weekly=4)
+    pruned = prune(folder, keep_daily=7, keep_weekly=4)
+    kept, deleted = pruned.kept, pruned.deleted
     names = sorted(p.name for p in kept)
     # The newest of each of the last 7 days, and of each of the last 4 ISO weeks (overlapping).
     assert names[-7:] == [f"vault-202611{d:02d}T1500.tar.gz" for d in range(24, 31)]
@@ -93,3 +94,28 @@ def test_prune_keeps_daily_and_weekly_backups(vault: Path, tmp_path: Path) -> No
     assert len(kept) == 9
     assert len(deleted) == 60 - 9
     assert sorted(p.name for p in folder.iterdir()) == names
+
+
+def test_prune_deletes_only_backups_it_wrote_under_their_name(vault: Path, tmp_path: Path) -> None:
+    """A drill's archive, a renamed copy, a foreign tar.gz and other files are never deleted nor
+    counted, however old: only backups `basb-vault backup` wrote under the name they still have."""
+    folder = tmp_path / "backups"
+    old = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    backup(vault, folder / "drill.tar.gz", now=old, drill=True)
+    backup(vault, tmp_path / "elsewhere.tar.gz", now=old)
+    (tmp_path / "elsewhere.tar.gz").rename(folder / "keep-forever.tar.gz")
+    with tarfile.open(folder / "foreign.tar.gz", "w:gz") as tar:
+        tar.add(vault / "README.md" if (vault / "README.md").exists() else next(vault.rglob("*.md")), "note.md")
+    (folder / "notes.txt").write_text("not a backup")
+    for day in range(3):
+        when = datetime(2026, 3, 1 + day, 3, 0, tzinfo=UTC)
+        backup(vault, folder / f"vault-{when:%Y%m%d}.tar.gz", now=when)
+    before = sorted(p.name for p in folder.iterdir())
+    pruned = prune(folder, keep_daily=1, keep_weekly=0)
+    assert [p.name for p in pruned.kept] == ["vault-20260303.tar.gz"]
+    assert sorted(p.name for p in pruned.deleted) == ["vault-20260301.tar.gz", "vault-20260302.tar.gz"]
+    assert sorted(p.name for p in pruned.left_alone) == ["drill.tar.gz", "foreign.tar.gz", "keep-forever.tar.gz"]
+    after = sorted(p.name for p in folder.iterdir())
+    assert after == sorted(set(before) - {"vault-20260301.tar.gz", "vault-20260302.tar.gz"})
+    assert read_manifest(folder / "drill.tar.gz").purpose == "drill"
+    assert read_manifest(folder / "vault-20260303.tar.gz").archive == "vault-20260303.tar.gz"
