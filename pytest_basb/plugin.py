@@ -29,7 +29,14 @@ from pytest_basb.run.fixtures import (
     basb_service_for_role,
     basb_vault,
 )
-from pytest_basb.run.generate import SUITE_MARKERS, env_name, parametrize, parametrize_flows, suite_markers_only
+from pytest_basb.run.generate import (
+    SUITE_MARKERS,
+    drills_not_asked,
+    env_name,
+    parametrize,
+    parametrize_flows,
+    suite_markers_only,
+)
 from pytest_basb.run.options import add_options, read_options
 from pytest_basb.run.outcome import as_blocked_skip, result_for, role_unmatched, service_of
 from pytest_basb.run.policy import turn_off
@@ -235,6 +242,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unmatched = [
         i for i in items if (i.get_closest_marker("basb_role") or i.get_closest_marker("flow")) and role_unmatched(i)
     ]
+    unmatched += drills_not_asked(config, items)
     state = config.stash.get(STATE_KEY, None)
     if state is not None and state.active and state.options.shard is not None:
         from pytest_basb.inventory.sharding import shard_of

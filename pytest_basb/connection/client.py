@@ -237,21 +237,25 @@ class Connection:
 
     # -- requests (test thread) ------------------------------------------------------------
 
-    def run(self, what: str, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run one MCP operation under the deadline; errors become `ServiceError` with context."""
+    def run(self, what: str, operation: Callable[..., Awaitable[T]], *args: Any, within_s: float | None = None) -> T:
+        """Run one MCP operation under the deadline (`within_s`: a shorter one, for a drill's polling);
+        errors become `ServiceError` with context."""
         client = self._client
         if client is None:
             raise ServiceError(self._explain(f"{what}: the session is closed"), kind="closed")
+        deadline = self.timeout_s if within_s is None else within_s
         try:
-            result: T = self.runtime.call(self._with_deadline, operation, client, *args)
+            result: T = self.runtime.call(self._with_deadline, deadline, operation, client, *args)
             return result
         except TimeoutError:
-            raise ServiceError(self._explain(f"{what}: no answer within {self.timeout_s:g}s"), kind="timeout") from None
+            raise ServiceError(self._explain(f"{what}: no answer within {deadline:g}s"), kind="timeout") from None
         except (MCPError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
             raise self.error_for(what, exc) from None
 
-    async def _with_deadline(self, operation: Callable[..., Awaitable[T]], client: Client, *args: Any) -> T:
-        with anyio.fail_after(self.timeout_s):
+    async def _with_deadline(
+        self, deadline: float, operation: Callable[..., Awaitable[T]], client: Client, *args: Any
+    ) -> T:
+        with anyio.fail_after(deadline):
             return await operation(client, *args)
 
     def error_for(self, what: str, exc: BaseException) -> ServiceError:

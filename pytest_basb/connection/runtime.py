@@ -128,6 +128,24 @@ class McpRuntime:
         if interrupt is not None:
             raise interrupt
 
+    def discard(self, connection: Connection, *, kill: bool, grace_s: float = 2.0) -> None:
+        """Close one connection for good (a drill replaces a session): `kill` its server process first
+        (a stdio server that was made to hang); whatever is left after `grace_s` is cancelled."""
+        if kill:
+            connection.kill()
+
+        async def close() -> None:
+            with anyio.move_on_after(grace_s):
+                await connection.close()
+            connection.cancel()
+
+        if self._portal is not None and connection.started:
+            self.call(close)
+        connection.kill()
+        connection.release()
+        if connection in self._connections:
+            self._connections.remove(connection)
+
     def kill_now(self) -> None:
         """Kill every server process of this runtime; safe from a signal handler's thread."""
         for connection in list(self._connections):

@@ -149,6 +149,14 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class IncidentPolicy:
+    """`incident:` of an environment: what the Incident gate item requires (docs/drills.md)."""
+
+    drill_max_age_days: int
+    alert_timeout_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     source: Path
@@ -161,6 +169,8 @@ class Environment:
     policy: Policy = field(default_factory=Policy)  # check levels (policy/levels.py)
     waivers: tuple[Waiver, ...] = ()
     monitoring: Monitoring | None = None  # None: the Monitoring gate item is not evaluated
+    drills_allowed: bool = False  # `drills: allowed`: -m drill may break its services on purpose
+    incident: IncidentPolicy | None = None
 
     def service(self, service_id: str) -> ServiceConfig:
         return self._by_id[service_id]
@@ -259,6 +269,8 @@ def load_environment(
         policy=policy_of(path, data, chain, service_ids, known_checks),
         waivers=waivers_of(path, environments, chain, service_ids, known_checks),
         monitoring=_monitoring(path, monitoring_key, raw_monitoring),
+        drills_allowed=merged.get("drills") == "allowed",
+        incident=_incident_policy(merged.get("incident")),
     )
 
 
@@ -282,6 +294,13 @@ def _monitoring(path: Path, key: str, raw: Mapping[str, Any] | None) -> Monitori
         max_age_s=float(raw.get("max_age_s", Monitoring.max_age_s)),
         timeout_s=float(raw.get("timeout_s", Monitoring.timeout_s)),
     )
+
+
+def _incident_policy(raw: Mapping[str, Any] | None) -> IncidentPolicy | None:
+    if not raw:  # the schema checked the types
+        return None
+    timeout = raw.get("alert_timeout_s")
+    return IncidentPolicy(int(raw["drill_max_age_days"]), 300.0 if timeout is None else float(timeout))
 
 
 def _flows(path: Path, name: str, raw: Mapping[str, Any] | None, services: Sequence[ServiceConfig]) -> tuple[Flow, ...]:

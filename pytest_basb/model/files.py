@@ -41,3 +41,17 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = True) -> Path
 def publish_json(path: Path, data: object) -> None:
     """Share `data` with the other processes of this run through the run folder (written whole)."""
     atomic_write(path, json.dumps(data), durable=False)
+
+
+def append_line(path: Path, line: str) -> Path:
+    """Append one line to a ledger (created 0644 under the usual umask) with a single write, so
+    concurrent writers never interleave inside a line and a reader sees whole lines only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (line.rstrip("\n") + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~_umask())
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path

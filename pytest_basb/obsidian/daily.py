@@ -522,6 +522,38 @@ def _waivers(ctx: _RunContext) -> list[str]:
     return lines
 
 
+def drill_lines(report: GateReport) -> list[str]:
+    """The run's drills (docs/drills.md), one line each, then MTTD/MTTR per failure mode (medians)."""
+    from statistics import median
+
+    drills = [c for c in report.checks if c.id.startswith("drill.") and c.outcome != "skip"]
+    if not drills:
+        return []
+    lines: list[str] = []
+    by_mode: dict[str, list[CheckResult]] = {}
+    for check in drills:
+        e = check.evidence
+        mode = str(e.get("mode") or check.id.split(".", 1)[1])
+        by_mode.setdefault(mode, []).append(check)
+        icon = STATUS_ICON.get(check.outcome, "⚠️")
+        why = f" — {inline_code(str(e['why']))}" if e.get("why") else ""
+        lines.append(
+            f"- {icon} {mode} on {inline_code(check.service)}: detected {_seconds(e.get('detected_s'))}, "
+            f"alerted {_seconds(e.get('alerted_s'))}, recovered {_seconds(e.get('recovered_s'))}{why}"
+        )
+    for mode, checks in by_mode.items():
+        detected = [float(c.evidence["detected_s"]) for c in checks if c.evidence.get("detected_s") is not None]
+        recovered = [float(c.evidence["recovered_s"]) for c in checks if c.evidence.get("recovered_s") is not None]
+        mttd = f"{median(detected):.2f} s" if detected else "—"
+        mttr = f"{median(recovered):.2f} s" if recovered else "—"
+        lines.append(f"- **{mode}**: MTTD {mttd}, MTTR {mttr} (median of {plural(len(checks), 'drill')})")
+    return lines
+
+
+def _seconds(value: object) -> str:
+    return "—" if value is None else f"{float(str(value)):.2f} s"
+
+
 def _message(check: CheckResult) -> str:
     return inline_code(check.message) if check.message else "(no message)"
 
@@ -572,6 +604,7 @@ DETAIL_SECTIONS: list[tuple[str, DetailBuilder]] = [
     ("📊 Monitoring Status", _monitoring),
     ("🔍 Issues Encountered", _issues),
     ("🧾 Waivers in force", _waivers),
+    ("🧯 Drills", lambda ctx: drill_lines(ctx.report)),
     ("📋 Tomorrow's Plan", _plan),
     ("🔗 References", _references),
 ]

@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pytest_basb.model.results import OUTCOMES, CheckResult
 from pytest_basb.policy.waivers import WaiverStatus
+
+if TYPE_CHECKING:
+    from pytest_basb.report.incident import IncidentEvidence
 
 # The suites every report shows, in this order; other suites (basb.*, monitoring.*) are counted too.
 SUITES: tuple[str, ...] = ("health", "smoke", "basb", "security", "regression")
@@ -308,13 +311,15 @@ def build_gate(
     waivers: Sequence[WaiverStatus] = (),
     policy: Sequence[PolicyChange] = (),
     runbook_dirs: Sequence[Path] = (),
+    incident: IncidentEvidence | None = None,
 ) -> GateReport:
     """Judge one run: service status, overall verdict and the six quality-gate items.
 
     `ci_evidence` (e.g. the failed jobs' names) replaces the CI item's generic evidence when given.
     A `waived` check (a failure a waiver accepts) does not fail the verdict; `waivers` and `policy`
     are carried into the reports as given. `runbook_dirs`: the runbook search order (default:
-    `runbooks_dir` alone).
+    `runbooks_dir` alone). `incident`: the drill evidence the Incident item also requires (None: only
+    the runbooks of failing checks are judged, as before drills existed).
     """
     checks = tuple(sorted(results, key=lambda c: (c.service, c.id, c.nodeid)))
     known = {s.id: s for s in services}
@@ -331,6 +336,8 @@ def build_gate(
     service_ids = [s.id for s in service_results]
     searched = tuple(runbook_dirs) or ((runbooks_dir,) if runbooks_dir is not None else ())
     gate = tuple(_JUDGES[item](checks, service_ids, searched, ci_ok) for item in GATE_ITEMS)
+    if incident is not None:
+        gate = tuple(_with_drills(g, incident, service_ids, searched) if g.item == INCIDENT else g for g in gate)
     if ci_evidence and ci_ok is not None:
         gate = tuple(dataclasses.replace(g, evidence=tuple(ci_evidence)) if g.item == CI_CD else g for g in gate)
     return GateReport(
@@ -525,6 +532,23 @@ def _incident(
     if missing:
         return GateItem(INCIDENT, "fail", tuple(f"missing runbook: {runbook_path(folders[0], cid)}" for cid in missing))
     return GateItem(INCIDENT, "pass", tuple(f"runbook: {found[cid]}" for cid in failing))
+
+
+def _with_drills(
+    item: GateItem, incident: IncidentEvidence, service_ids: Sequence[str], searched: Sequence[Path]
+) -> GateItem:
+    """The Incident item with drills: a runbook per failure mode and a fresh passing drill of each mode
+    per service, besides the runbook of every failing check."""
+    from pytest_basb.report.incident import judge_drills
+
+    status, lines = judge_drills(incident, service_ids, [f for f in searched if f.is_dir()])
+    runbooks = item.evidence if item.status != NOT_EVALUATED else ()
+    if "fail" in (item.status, status):
+        failed = item.evidence if item.status == "fail" else ()
+        return GateItem(INCIDENT, "fail", (*failed, *(lines if status == "fail" else ())))
+    if status == NOT_EVALUATED:
+        return GateItem(INCIDENT, NOT_EVALUATED, (*lines, *runbooks))
+    return GateItem(INCIDENT, "pass", (*lines, *runbooks))
 
 
 def matched_waivers(checks: Sequence[CheckResult]) -> dict[str, int]:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_basb.model.results import CheckResult
 from pytest_basb.policy.waivers import WaiverStatus, merge_statuses
@@ -29,6 +29,9 @@ from pytest_basb.report.gate import (
     ordered_suites,
 )
 from pytest_basb.report.gate_files import terminal_table, write_gate_json, write_gate_md
+
+if TYPE_CHECKING:
+    from pytest_basb.report.incident import IncidentEvidence
 
 
 class MergeError(ValueError):
@@ -80,12 +83,13 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
     )
     rules = [raw for _, doc in documents for raw in doc.get("policy", [])]
     policy = {json.dumps(raw, sort_keys=True): PolicyChange.from_dict(raw) for raw in rules}
+    finished = max(datetime.fromisoformat(doc["finished_at"]) for _, doc in documents)
     report = build_gate(
         list(checks.values()),
         environment=environment,
         services=list(services.values()),
         started_at=min(datetime.fromisoformat(doc["started_at"]) for _, doc in documents),
-        finished_at=max(datetime.fromisoformat(doc["finished_at"]) for _, doc in documents),
+        finished_at=finished,
         runbooks_dir=Path(runbooks) if runbooks and Path(runbooks).is_dir() else None,
         ci_ok=all(ci) if ci else None,
         ci_evidence=list(dict.fromkeys(ci_evidence)),
@@ -93,9 +97,29 @@ def merge_gates(documents: Sequence[tuple[Path, dict[str, Any]]]) -> tuple[GateR
         waivers=waivers,
         policy=list(policy.values()),
         runbook_dirs=[Path(folder) for folder in searched if Path(folder).is_dir()],
+        incident=merged_incident(documents, environment, finished),
     )
     extra = {"merged_from": [str(path) for path, _ in documents], "runbooks_dir": runbooks, "runbook_dirs": searched}
     return report, extra
+
+
+def merged_incident(
+    documents: Sequence[tuple[Path, dict[str, Any]]], environment: str, now: datetime
+) -> IncidentEvidence | None:
+    """The drill evidence of the shards: their `incident` facts, the ledgers they read and the
+    `drills.jsonl` beside each shard's gate.json (None: no shard's environment asks for drills)."""
+    from pytest_basb.inventory.load import IncidentPolicy
+    from pytest_basb.model.drills import LEDGER, read_ledgers
+    from pytest_basb.report.incident import IncidentEvidence
+
+    facts = [doc["incident"] for _, doc in documents if isinstance(doc.get("incident"), dict)]
+    if not facts:
+        return None
+    ledgers = [Path(p) for fact in facts for p in fact.get("ledgers", [])]
+    ledgers += [path.parent / LEDGER for path, _ in documents]
+    records, problems = read_ledgers(dict.fromkeys(ledgers))
+    policy = IncidentPolicy(int(min(fact["drill_max_age_days"] for fact in facts)))
+    return IncidentEvidence(environment, policy, tuple(records), now, tuple(problems))
 
 
 _SHARD_REASON = "--basb-shard "

@@ -17,7 +17,16 @@ SUITE_MARKERS = {
     "security": "security checks: auth, origin, TLS, tool poisoning, secrets",
     "monitoring": "monitoring checks: metrics endpoints serve Prometheus data (also run by -m smoke)",
     "flow": "declared flows across services (flows: in the inventory; smoke: true ones also run by -m smoke)",
+    "drill": "incident drills: stop, hang and crash each service on purpose (only when -m names drill)",
 }
+
+
+def drills_not_asked(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
+    """Drills break services on purpose: they run only when the -m expression names `drill`, never in a
+    plain run, a `-m smoke` run or a `-m "not regression"` run."""
+    if "drill" in re.findall(r"[A-Za-z_][\w.-]*", str(config.option.markexpr or "")):
+        return []
+    return [item for item in items if item.get_closest_marker("drill") is not None]
 
 
 def env_name(state: BasbState) -> str:

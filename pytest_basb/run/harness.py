@@ -84,6 +84,16 @@ class ServiceUnderTest:
                 unreachable.append(config.id)
         return tools, unreachable
 
+    def drill(self, mode: str) -> CheckResult:
+        """Rehearse an incident on this service (`stopped`, `hung`, `crashed`; docs/drills.md): the
+        drill's record, as a result to `judge`. The service works again afterwards, or is blocked."""
+        from pytest_basb.report.incident import mode_runbook
+        from pytest_basb.run.drills import run_drill
+        from pytest_basb.run.shipped import runbook_dirs
+
+        runbook = mode_runbook(runbook_dirs(self._node.config.rootpath), self.id, mode)
+        return run_drill(self._state, self.config, mode, runbook)
+
     def judge(self, result: CheckResult) -> CheckResult:
         """Record `result` for the gate and make the test fail, warn or skip accordingly."""
         return record_verdict(self._state, self._node, result)

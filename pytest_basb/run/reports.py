@@ -34,6 +34,7 @@ from pytest_basb.targets.where import target_label, targets_line
 
 if TYPE_CHECKING:
     from pytest_basb.inventory.load import Environment, ServiceConfig
+    from pytest_basb.report.incident import IncidentEvidence
 
 RERUN_LISTED = 5  # failing checks in the terminal's rerun line
 
@@ -69,6 +70,7 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         ),
         policy=policy_changes(environment),
         runbook_dirs=searched,
+        incident=incident_evidence(state),
     )
     report_dir = state.options.report_dir
     state.report_paths = [
@@ -94,6 +96,18 @@ def write_run_reports(state: BasbState, config: Any) -> None:
         *(f"report: {path}" for path in state.report_paths),
         *(note for note in notes if note),
     ]
+
+
+def incident_evidence(state: BasbState) -> IncidentEvidence:
+    """The drill ledgers (report folder and vault) and the environment's `incident:`, for the Incident item."""
+    from pytest_basb.model.drills import read_ledgers
+    from pytest_basb.report.incident import IncidentEvidence
+    from pytest_basb.run.drills import ledger_paths
+
+    environment = state.environment
+    assert environment is not None
+    records, problems = read_ledgers(ledger_paths(state))
+    return IncidentEvidence(environment.name, environment.incident, tuple(records), datetime.now(UTC), tuple(problems))
 
 
 def policy_changes(environment: Environment) -> list[PolicyChange]:
@@ -181,6 +195,12 @@ def _run_facts(state: BasbState, searched: tuple[Path, ...], targets: dict[str, 
     }
     if state.options.shard is not None:
         facts["shard"] = {"index": state.options.shard[0], "total": state.options.shard[1]}
+    environment = state.environment
+    if environment is not None and environment.incident is not None:  # for basb-report merge
+        from pytest_basb.run.drills import ledger_paths
+
+        ledgers = [str(path) for path in ledger_paths(state)]
+        facts["incident"] = {"drill_max_age_days": environment.incident.drill_max_age_days, "ledgers": ledgers}
     if state.containers is not None:
         facts["containers"] = {"run": state.containers.run_id, "leftovers_removed": state.containers.leftovers_removed}
     return facts

@@ -36,7 +36,14 @@ class ScopeRecorder:
         if not any(item.get_closest_marker("basb_check") for item in items):
             return  # no suite was collected (e.g. this project's self-tests): no gate run, no scope
         chosen = _mark_filter(config)
-        self.intended = [check for item in items if (check := _check_of(item, self.state)) is not None and chosen(item)]
+        from pytest_basb.run.generate import drills_not_asked
+
+        unasked = {id(item) for item in drills_not_asked(config, items)}  # never part of a run's scope
+        self.intended = [
+            check
+            for item in items
+            if (check := _check_of(item, self.state)) is not None and chosen(item) and id(item) not in unasked
+        ]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.intended is None or not self.state.active:

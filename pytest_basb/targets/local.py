@@ -154,6 +154,28 @@ class Launcher:
             )
         raise TargetError(f"{service.id}: {why}\n{launched.log_tail(self.redactor)}".rstrip())
 
+    def signal(self, service_id: str, sig: signal.Signals) -> int:
+        """Send `sig` to the process group of a launched service (a drill's fault); returns its pid."""
+        launched = next((p for p in self.processes if p.service_id == service_id), None)
+        if launched is None or launched.process.poll() is not None:
+            raise TargetError(f"{service_id}: no launched server process is running")
+        _signal_group(launched.process, sig)
+        return launched.process.pid
+
+    def relaunch(self, service: ServiceConfig, *, ready_timeout_s: float) -> None:
+        """Kill what is left of the service's process group and start it again (a drill's recovery)."""
+        for launched in [p for p in self.processes if p.service_id == service.id]:
+            _signal_group(launched.process, signal.SIGKILL)  # also ends a stopped (SIGSTOP) group
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launched.process.wait(timeout=5)
+            launched.log.close()
+            if self.registry is not None:
+                self.registry.remove_group(launched.process.pid)
+            self.processes.remove(launched)
+        errors = self.start([service], ready_timeout_s=ready_timeout_s)
+        if service.id in errors:
+            raise TargetError(errors[service.id])
+
     def stop(self, grace_s: float | None = None) -> None:
         """SIGTERM each process group, then SIGKILL what is left after a grace period (0: at once)."""
         for launched in self.processes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -25,6 +25,21 @@ from pytest_basb.targets.reaper import ProcessRegistry, kill_group
 
 _CHUNK = 256 * 1024
 _HEAD = 512  # bytes kept of an oversized line: enough to find its JSON-RPC id
+
+
+@contextlib.contextmanager
+def signals_deliverable() -> Iterator[None]:
+    """The event loop thread blocks SIGINT/SIGTERM (runtime.py), and a child inherits the signal mask:
+    unblocked while spawning, a server stops on SIGTERM like anywhere else (a drill sends it one)."""
+    try:
+        old = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @dataclass(frozen=True)
@@ -53,15 +68,16 @@ class StdioProcess:
         stderr: IO[str],
         registry: ProcessRegistry | None,
     ) -> StdioProcess:
-        process = await anyio.open_process(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            cwd=cwd,
-            env=launch_environment(env),
-            start_new_session=True,
-        )
+        with signals_deliverable():
+            process = await anyio.open_process(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                cwd=cwd,
+                env=launch_environment(env),
+                start_new_session=True,
+            )
         if registry is not None:
             registry.add_group(process.pid)
         return cls(process, registry)

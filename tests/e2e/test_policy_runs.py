@@ -230,7 +230,11 @@ def test_a_team_runbook_adds_to_the_shipped_ones(gate: Gate) -> None:
     )
     data = _gate_json(gate)
     incident = next(g for g in data["gate"] if g["item"].startswith("Incident"))  # type: ignore[attr-defined]
-    assert incident["status"] == "pass"  # the check without a team runbook kept its shipped one
+    # No failing check lacks a runbook: the one without a team runbook kept its shipped one. Without
+    # `incident:` no drill evidence is asked for, so the item is not evaluated (never pass, never fail).
+    assert incident["status"] == "not evaluated"
+    assert f"runbook: {team / 'health.server_info.md'}" in incident["evidence"]
+    assert any(line.endswith("docs/runbooks/smoke.expected_surface.md") for line in incident["evidence"])
     assert data["runbook_dirs"][0] == str(team)  # type: ignore[index]
     assert len(data["runbook_dirs"]) == 2  # type: ignore[arg-type]
 

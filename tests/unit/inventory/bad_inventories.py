@@ -3,7 +3,17 @@ the fix): loaded directly by the unit tests, and run through pytest by tests/e2e
 
 from __future__ import annotations
 
+_SVC = "    services:\n      svc: {transport: stdio, command: [python, s.py]}\n"
+
 CASES = {
+    "drills-not-allowed-word": (
+        "version: 1\nenvironments:\n  t:\n    drills: yes\n" + _SVC,
+        ["environments.t.drills", "must be 'allowed'"],
+    ),
+    "incident-without-max-age": (
+        "version: 1\nenvironments:\n  t:\n    incident: {max_age: 3}\n" + _SVC,
+        ["environments.t.incident.max_age", "unknown key", "drill_max_age_days"],
+    ),
     "unknown-key": (
         "version: 1\nenvironments:\n  t:\n    services:\n      svc:\n        transprot: stdio\n"
         "        command: [python, s.py]\n",

@@ -79,3 +79,25 @@ def test_every_problem_of_a_file_is_reported_in_one_run(tmp_path: Path) -> None:
     assert "services.two.url: not a URL: write it as http://host[:port]/path" in message
     assert "notes.internal" not in message  # values are never quoted (they may be secrets)
     assert "^(https?" not in message  # no raw regex
+
+
+def test_drills_and_incident_are_read_and_inherited(tmp_path: Path) -> None:
+    from pytest_basb.inventory.load import IncidentPolicy
+
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\nenvironments:\n"
+        "  base:\n    drills: allowed\n    incident: {drill_max_age_days: 14, alert_timeout_s: 90}\n"
+        "    services:\n      svc: {transport: stdio, command: [python, s.py]}\n"
+        "  child:\n    extends: base\n    incident: {drill_max_age_days: 3}\n"
+        "  plain:\n    services:\n      svc: {transport: stdio, command: [python, s.py]}\n"
+    )
+    base = load_environment(path, "base")
+    assert base.drills_allowed
+    assert base.incident == IncidentPolicy(drill_max_age_days=14, alert_timeout_s=90.0)
+    child = load_environment(path, "child")
+    assert child.drills_allowed
+    assert child.incident == IncidentPolicy(drill_max_age_days=3, alert_timeout_s=90.0)
+    plain = load_environment(path, "plain")
+    assert not plain.drills_allowed
+    assert plain.incident is None

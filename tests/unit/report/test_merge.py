@@ -40,6 +40,7 @@ def shard(
     end_s: int,
     index: int = 1,
     environment: str = "staging",
+    incident: dict[str, object] | None = None,
 ) -> Path:
     """Shard `index` of 2 of a run of the health and smoke suites, as `--basb-shard` writes it."""
     scope = Scope(("health", "smoke"), 1, 2, len(results), None, reasons=(f"--basb-shard {index}/2",))
@@ -53,7 +54,10 @@ def shard(
         ci_ok=None,
         scope=scope,
     )
-    write_gate_json(report, folder / "gate.json", extra={"shard": {"index": index, "total": 2}})
+    facts: dict[str, object] = {"shard": {"index": index, "total": 2}}
+    if incident is not None:
+        facts["incident"] = incident
+    write_gate_json(report, folder / "gate.json", extra=facts)
     return folder
 
 
@@ -118,3 +122,30 @@ def test_the_cli_writes_every_report_file_and_exits_with_the_verdict(
     assert basb_report(["merge", "--out", str(tmp_path / "out2"), str(a), str(failing)]) == 1
     assert basb_report(["merge", str(a)]) == 2  # --out is required
     assert "--out" in capsys.readouterr().err
+
+
+def test_the_merged_incident_item_reads_every_shards_drill_ledger(tmp_path: Path) -> None:
+    from pytest_basb.model.drills import MODES, DrillRecord
+    from pytest_basb.model.files import append_line
+    from pytest_basb.report.gate import INCIDENT
+
+    vault_ledger = tmp_path / "vault" / "drills.jsonl"
+    incident = {"drill_max_age_days": 7, "ledgers": [str(vault_ledger)]}  # as each shard's run recorded it
+    a = shard(tmp_path / "a", SEARCH, [result("health.handshake", "search")], 0, 10, incident=incident)
+    b = shard(tmp_path / "b", CAPTURE, [result("health.handshake", "capture")], 0, 10, index=2, incident=incident)
+
+    def drill(service: str, mode: str, folder: Path) -> None:
+        started = (T0 - timedelta(days=1)).isoformat()
+        append_line(folder, DrillRecord(service, mode, started, 0.1, None, 2.0, "r.md", "pass", "staging").to_json())
+
+    for mode in MODES:
+        drill("search", mode, a / "drills.jsonl")  # beside shard a's report
+        drill("capture", mode, vault_ledger)  # in the vault the shards named
+    merged, _ = merge_gates([read_shard(a), read_shard(b)])
+    item = next(g for g in merged.gate if g.item == INCIDENT)
+    assert item.status == "fail"  # the shipped runbooks were not searched: no runbook folder in the shards
+    assert not any("no drill" in line for line in item.evidence), item.evidence
+    vault_ledger.unlink()
+    merged, _ = merge_gates([read_shard(a), read_shard(b)])
+    item = next(g for g in merged.gate if g.item == INCIDENT)
+    assert [line for line in item.evidence if "no drill" in line] == [f"capture {m}: no drill" for m in MODES]
