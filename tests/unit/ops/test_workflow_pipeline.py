@@ -93,3 +93,12 @@ def test_a_failed_deploy_or_gate_rolls_back_and_only_a_passed_gate_is_recorded()
         assert "if" not in jobs[name]["steps"][record]  # runs only when every step before it passed
     assert "--passed" not in steps_text(jobs["deploy-staging"])  # a healthy deploy is not a passed gate
     assert "deploy-staging" in jobs["gate-staging"]["needs"]
+
+
+def test_staging_and_prod_gates_push_their_metrics_when_a_pushgateway_is_set() -> None:
+    """monitoring.gate_metrics and BasbGateNotRunning read the pushed metrics of both gates."""
+    jobs = workflow()["jobs"]
+    for name in ("gate-staging", "promote-prod"):
+        gate = next(s for s in jobs[name]["steps"] if "pytest --basb-env=" in str(s.get("run", "")))
+        assert "${BASB_PUSHGATEWAY:+--basb-pushgateway=$BASB_PUSHGATEWAY}" in gate["run"], name
+        assert gate["env"]["BASB_PUSHGATEWAY"].startswith("${{ vars."), name
