@@ -172,9 +172,13 @@ class Launcher:
             if self.registry is not None:
                 self.registry.remove_group(launched.process.pid)
             self.processes.remove(launched)
-        errors = self.start([service], ready_timeout_s=ready_timeout_s)
-        if service.id in errors:
-            raise TargetError(errors[service.id])
+        import httpx
+
+        # Back on the port this run already holds for it: claiming again would move it to another.
+        service = self.launched.get(service.id, service)
+        launched = self._spawn(service)
+        with httpx.Client(timeout=2.0) as http:
+            self._wait_ready(http, service, launched, ready_timeout_s)
 
     def stop(self, grace_s: float | None = None) -> None:
         """SIGTERM each process group, then SIGKILL what is left after a grace period (0: at once)."""

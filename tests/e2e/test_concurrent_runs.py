@@ -110,8 +110,8 @@ def test_two_concurrent_local_runs_each_test_their_own_servers_and_vaults(gate: 
     # Both runs are in the one DevOps log.
     (log,) = vault.rglob("*dev-ops-log.md")
     text = log.read_text()
-    assert "<!-- basb:run 1 goals start" in text
-    assert "<!-- basb:run 2 goals start" in text
+    assert "<!-- basb:run 1 details start" in text
+    assert "<!-- basb:run 2 details start" in text
     assert not list((tmp_path / "tmp").glob("basb-run-*")), "a run folder was left behind"
 
 
