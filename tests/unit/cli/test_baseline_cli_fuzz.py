@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import string
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,11 @@ from hypothesis import strategies as st
 
 from pytest_basb.cli.baseline import main
 from tests.helpers import REPO
+from tests.strategies import JSON
 
 EXAMPLES = 300
 VALID = {p.stem: json.loads(p.read_text()) for p in sorted((REPO / "baselines" / "local").glob("*.json"))[:2]}
 INTERNAL = re.compile(r"^basb-baseline: error: [A-Z]\w*(?:Error|Exception)\b", re.MULTILINE)
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(string.printable, max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(string.ascii_lowercase, max_size=8), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
 
 
 @st.composite

@@ -9,7 +9,6 @@ import functools
 import io
 import json
 import re
-import string
 import tarfile
 from pathlib import Path
 
@@ -18,17 +17,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pytest_basb.ops.vault_backup import MANIFEST, backup, main
+from tests.strategies import JSON
 
 EXAMPLES = 300
 INTERNAL = re.compile(r"^basb-vault: error: [A-Z]\w*(?:Error|Exception)\b|Traceback", re.MULTILINE)
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(string.printable, max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(string.ascii_lowercase, max_size=8), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
 
 
 @functools.cache
